@@ -1,0 +1,87 @@
+"""``Function``: one differentiable op, and the node that records it in the graph."""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .config import get_config
+from .variable import Variable, as_variable
+
+_ndarray = np.ndarray
+_generic = np.generic
+_ref = weakref.ref
+
+
+class Function:
+    """Base class of every op.
+
+    Subclasses implement ``forward(*arrays)`` on raw arrays (NumPy or CuPy) and return an
+    array or a tuple of arrays, and ``backward(*gys)`` on Variables, written with
+    differentiable ops so that ``create_graph=True`` works. ``backward`` receives one gradient
+    per output (``None`` for an output that received none) and returns one gradient per input
+    (``None`` where an input gets no gradient, e.g. integer indices).
+
+    When backprop is enabled, calling the function records ``inputs`` (strong references),
+    ``outputs`` (weak references, so dropping the result frees the graph) and ``generation``.
+    """
+
+    __slots__ = ("inputs", "outputs", "generation", "__weakref__", "__dict__")
+
+    def __call__(self, *inputs: Any) -> Any:
+        inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
+        try:
+            ys = self.forward(*[x.data for x in inputs])
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self, inputs, e) from e
+        cfg = get_config()
+        if ys.__class__ is not tuple:
+            if ys.__class__ is not _ndarray and isinstance(ys, _generic):
+                ys = ys.__array__()
+            out = Variable._new(ys)
+            if cfg.enable_backprop:
+                self.generation = gen = max([x.generation for x in inputs])
+                out.creator = self
+                out.generation = gen + 1
+                self.inputs = inputs
+                self.outputs = (_ref(out),)
+                if cfg.tapes:
+                    for t in cfg.tapes:
+                        t._record(self)
+            return out
+        outs = [Variable._new(y.__array__() if isinstance(y, _generic) else y) for y in ys]
+        if cfg.enable_backprop:
+            self.generation = gen = max([x.generation for x in inputs])
+            for o in outs:
+                o.creator = self
+                o.generation = gen + 1
+            self.inputs = inputs
+            self.outputs = tuple([_ref(o) for o in outs])
+            if cfg.tapes:
+                for t in cfg.tapes:
+                    t._record(self)
+        return outs
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, *gys: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _op_error(f: Function, inputs: list, e: Exception) -> Exception:
+    """Re-raise an array-library error with the op's name and the input shapes."""
+    name = f.name.lower()
+    msg = str(e)
+    if msg.startswith(name + ":"):
+        return e
+    shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
+    return type(e)(f"{name}: {msg} (input shapes {shapes})")

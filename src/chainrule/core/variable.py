@@ -1,0 +1,368 @@
+"""``Variable``: an array plus what reverse-mode differentiation needs (grad, creator, generation)."""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..backend import backend_of, get_backend
+
+_ndarray = np.ndarray
+
+
+def _to_array(data: Any, who: str = "Variable") -> Any:
+    """Turn ``data`` into an array: arrays keep their dtype, Python numbers and lists become float64."""
+    if isinstance(data, Variable):
+        return data.data
+    if isinstance(data, _ndarray):
+        arr = data
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data)
+    elif hasattr(data, "__array_priority__") and hasattr(data, "shape") and hasattr(data, "dtype"):
+        return data  # a device array (CuPy) owned by another backend
+    elif isinstance(data, (numbers.Number, list, tuple)):
+        try:
+            arr = np.asarray(data, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{who}: cannot convert {type(data).__name__} to a float64 array: {e}") from None
+    else:
+        raise TypeError(f"{who}: expected an array, a number or a list of numbers, got {type(data).__name__}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: non-numeric data of dtype {arr.dtype} (shape {arr.shape})")
+    return arr
+
+
+class Variable:
+    """A node of the computation graph holding ``data`` (a NumPy or CuPy array).
+
+    ``grad`` is a Variable (or None) filled by ``backward``; ``creator`` is the Function that
+    produced this variable (None for leaves); ``generation`` orders the backward pass.
+    """
+
+    __slots__ = ("data", "grad", "creator", "generation", "name", "__weakref__")
+    __array_priority__ = 200  # so ndarray <op> Variable defers to the Variable's reflected op
+
+    def __init__(self, data: Any, name: str | None = None):
+        self.data = _to_array(data)
+        self.name = name
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+
+    @classmethod
+    def _new(cls, data: Any) -> "Variable":
+        """Wrap an array without any checks (the hot path of ``Function.__call__``)."""
+        v = cls.__new__(cls)
+        v.data = data
+        v.grad = None
+        v.creator = None
+        v.generation = 0
+        v.name = None
+        return v
+
+    # ----- inspection -----
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend_of(self.data).name
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d variable")
+        return len(self.data)
+
+    def at(self, *idx: int) -> float:
+        """The element at ``idx`` as a Python number; with no index, the first element."""
+        if not idx:
+            if self.data.size == 0:
+                raise IndexError("at: variable is empty")
+            return self.data.reshape(-1)[0].item()
+        if len(idx) != self.data.ndim:
+            raise IndexError(f"at: {len(idx)} indices for a variable of shape {self.shape}")
+        return self.data[idx].item()
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element variables convert to a number, shape is {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a host NumPy array (a copy when it lives on another device)."""
+        return backend_of(self.data).to_numpy(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self) -> str:
+        label = self.name or "variable"
+        if self.data is None:
+            return f"{label}(None)"
+        if self.data.ndim == 0:
+            return f"{label}({self.data.item()!r})"
+        body = str(self.numpy()).replace("\n", "\n" + " " * (len(label) + 1))
+        return f"{label}({body})"
+
+    __str__ = __repr__
+
+    # ----- graph handling -----
+    def cleargrad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def unchain(self) -> None:
+        """Cut the link to this variable's creator; it becomes a leaf."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """Cut every creator link above this variable; the variable keeps its own creator."""
+        if self.creator is None:
+            return
+        stack = [self.creator]
+        seen = {id(self.creator)}
+        while stack:
+            f = stack.pop()
+            for x in getattr(f, "inputs", ()):
+                c = x.creator
+                if c is not None:
+                    x.creator = None
+                    if id(c) not in seen:
+                        seen.add(id(c))
+                        stack.append(c)
+
+    def detach(self) -> "Variable":
+        """A new leaf sharing this variable's data."""
+        return Variable._new(self.data)
+
+    def backward(self, create_graph: bool = False, retain_grad: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``grad`` (seeded with ones).
+
+        With ``create_graph=True`` the gradients are themselves differentiable; intermediate
+        variables keep their ``grad`` only with ``retain_grad=True``.
+        """
+        from .autodiff import backward
+
+        backward([self], None, create_graph=create_graph, retain_grad=retain_grad)
+
+    def to(self, device: Any) -> "Variable":
+        """This variable on ``device`` (``"cpu"``, ``"cuda"``); differentiable."""
+        from ..functions.device import to_device
+
+        return to_device(self, device)
+
+    # ----- shape helpers (differentiable) -----
+    def reshape(self, *shape: Any) -> "Variable":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _F.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> "Variable":
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _F.transpose(self, axes or None)
+
+    @property
+    def T(self) -> "Variable":
+        return _F.transpose(self, None)
+
+    def astype(self, dtype: Any) -> "Variable":
+        return _F.cast(self, dtype)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        return _F.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        return _F.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        return _F.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> "Variable":
+        return _F.min(self, axis, keepdims)
+
+    def flatten(self) -> "Variable":
+        return _F.flatten(self)
+
+    def squeeze(self, axis: Any = None) -> "Variable":
+        return _F.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> "Variable":
+        return _F.unsqueeze(self, axis)
+
+    # ----- operators -----
+    def __add__(self, other: Any) -> "Variable":
+        return _ar.add(self, other)
+
+    def __radd__(self, other: Any) -> "Variable":
+        return _ar.add(self, other)
+
+    def __sub__(self, other: Any) -> "Variable":
+        return _ar.sub(self, other)
+
+    def __rsub__(self, other: Any) -> "Variable":
+        return _ar.rsub(self, other)
+
+    def __mul__(self, other: Any) -> "Variable":
+        return _ar.mul(self, other)
+
+    def __rmul__(self, other: Any) -> "Variable":
+        return _ar.mul(self, other)
+
+    def __truediv__(self, other: Any) -> "Variable":
+        return _ar.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> "Variable":
+        return _ar.rdiv(self, other)
+
+    def __pow__(self, other: Any) -> "Variable":
+        return _ar.pow(self, other)
+
+    def __rpow__(self, other: Any) -> "Variable":
+        return _ar.rpow(self, other)
+
+    def __neg__(self) -> "Variable":
+        return _ar.neg(self)
+
+    def __pos__(self) -> "Variable":
+        return self
+
+    def __abs__(self) -> "Variable":
+        return _F.abs(self)
+
+    def __matmul__(self, other: Any) -> "Variable":
+        return _F.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Variable":
+        return _F.matmul(other, self)
+
+    def __getitem__(self, index: Any) -> "Variable":
+        return _F.getitem(self, index)
+
+    # comparisons are elementwise and not differentiable; Variables stay hashable by identity
+    def __eq__(self, other: Any) -> "Variable":  # type: ignore[override]
+        return _F.equal(self, other)
+
+    def __ne__(self, other: Any) -> "Variable":  # type: ignore[override]
+        return _F.not_equal(self, other)
+
+    def __lt__(self, other: Any) -> "Variable":
+        return _F.less(self, other)
+
+    def __le__(self, other: Any) -> "Variable":
+        return _F.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> "Variable":
+        return _F.greater(self, other)
+
+    def __ge__(self, other: Any) -> "Variable":
+        return _F.greater_equal(self, other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a variable of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d variable")
+        return (self[i] for i in range(len(self)))
+
+
+def as_variable(x: Any) -> Variable:
+    """``x`` if it is a Variable, else a new leaf wrapping it (numbers become float64)."""
+    if isinstance(x, Variable):
+        return x
+    return Variable(x)
+
+
+def as_array(x: Any, like: Any = None) -> Any:
+    """``x`` as an array on the device of ``like`` (Variables give their data)."""
+    if isinstance(x, Variable):
+        return x.data
+    if like is not None and not isinstance(like, _ndarray):
+        return backend_of(like).asarray(x)
+    return _to_array(x)
+
+
+# ----- constructors -----
+def _shape_args(shape: Iterable) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"shape must be integers, got {shape!r}") from None
+
+
+def variable(*values: float, name: str | None = None) -> Variable:
+    """``variable(0.5)`` is a 0-d float64 Variable; ``variable(1.0, 2.0, 3.0)`` has shape (3,)."""
+    if len(values) == 1:
+        return Variable(np.asarray(_to_array(values[0], "variable"), dtype=np.float64), name=name)
+    return Variable(np.asarray(values, dtype=np.float64), name=name)
+
+
+def zeros(*shape: Any, dtype: Any = np.float64, device: Any = None) -> Variable:
+    """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return Variable(get_backend(device).xp.zeros(_shape_args(shape), dtype=dtype))
+
+
+def ones(*shape: Any, dtype: Any = np.float64, device: Any = None) -> Variable:
+    """A Variable of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return Variable(get_backend(device).xp.ones(_shape_args(shape), dtype=dtype))
+
+
+def zeros_like(x: Any) -> Variable:
+    d = as_array(x)
+    return Variable(backend_of(d).xp.zeros_like(d))
+
+
+def ones_like(x: Any) -> Variable:
+    d = as_array(x)
+    return Variable(backend_of(d).xp.ones_like(d))
+
+
+def full(shape: Any, value: float, dtype: Any = np.float64, device: Any = None) -> Variable:
+    return Variable(get_backend(device).xp.full(_shape_args((shape,)), value, dtype=dtype))
+
+
+def rand(shape: Any, rng: Any = None, dtype: Any = np.float64) -> Variable:
+    """Uniform [0, 1) samples; ``rng`` is an int seed, a NumPy Generator or a chainrule source."""
+    from ..random import get_rng
+
+    return Variable(np.asarray(get_rng(rng).random(_shape_args((shape,))), dtype=dtype))
+
+
+def randn(shape: Any, rng: Any = None, dtype: Any = np.float64) -> Variable:
+    """Standard-normal samples; ``rng`` as in ``rand``."""
+    from ..random import get_rng
+
+    return Variable(np.asarray(get_rng(rng).standard_normal(_shape_args((shape,))), dtype=dtype))
+
+
+# Late imports: the op modules import this one.
+from ..functions import arithmetic as _ar  # noqa: E402
+from .. import functions as _F  # noqa: E402

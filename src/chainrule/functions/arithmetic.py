@@ -1,0 +1,278 @@
+"""Elementwise arithmetic: add, sub, mul, div, neg, pow, with Python-number fast paths.
+
+Binary ops broadcast like NumPy; their backward reduces each gradient back to its input's
+shape with ``sum_to``. An operand that is a Python ``int``/``float`` takes a scalar op
+(``MulScalar(c)`` ...) that keeps the other operand's dtype, as NumPy does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.function import Function
+from .broadcast import sum_to
+
+__all__ = ["add", "sub", "rsub", "mul", "div", "rdiv", "neg", "pow", "rpow",
+           "add_scalar", "sub_scalar", "mul_scalar", "div_scalar"]
+
+_float = float
+_int = int
+
+
+def _unbroadcast(gx: Any, x: Any) -> Any:
+    return gx if gx.shape == x.shape else sum_to(gx, x.shape)
+
+
+# ----- Variable (op) Variable -----
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast(gy, x0), _unbroadcast(gy, x1)
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast(gy, x0), _unbroadcast(-gy, x1)
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast(gy * x1, x0), _unbroadcast(gy * x0, x1)
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = gy / x1
+        return _unbroadcast(gx0, x0), _unbroadcast(-gx0 * x0 / x1, x1)
+
+
+class Pow(Function):
+    """``x0 ** x1`` with a Variable exponent."""
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        from .math import log
+
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        if y is None:
+            y = x0 ** x1
+        return _unbroadcast(gy * x1 * x0 ** (x1 - 1), x0), _unbroadcast(gy * y * log(x0), x1)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+# ----- Variable (op) Python number -----
+class AddScalar(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+class MulScalar(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return gy * self.c
+
+
+class RSubScalar(Function):
+    """``c - x``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c - x
+
+    def backward(self, gy):
+        return -gy
+
+
+class DivScalar(Function):
+    """``x / c``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x / self.c
+
+    def backward(self, gy):
+        return gy / self.c
+
+
+class RDivScalar(Function):
+    """``c / x``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c / x
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (-self.c) / (x * x)
+
+
+class PowScalar(Function):
+    """``x ** c`` for a number ``c``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.c
+        if c == 0:
+            return gy * 0.0
+        if c == 1:
+            return gy
+        if c == 2:
+            return gy * x * 2.0
+        return gy * c * x ** (c - 1)
+
+
+class RPowScalar(Function):
+    """``c ** x`` for a number ``c``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c ** x
+
+    def backward(self, gy):
+        import math
+
+        y = self.outputs[0]()
+        if y is None:
+            y = rpow(self.inputs[0], self.c)
+        return gy * y * math.log(self.c)
+
+
+# ----- public functions -----
+def add(x0: Any, x1: Any) -> Any:
+    """``x0 + x1`` with broadcasting."""
+    c = x1.__class__
+    if c is _float or c is _int:
+        return AddScalar(x1)(x0)
+    c = x0.__class__
+    if c is _float or c is _int:
+        return AddScalar(x0)(x1)
+    return Add()(x0, x1)
+
+
+def sub(x0: Any, x1: Any) -> Any:
+    """``x0 - x1`` with broadcasting."""
+    c = x1.__class__
+    if c is _float or c is _int:
+        return AddScalar(-x1)(x0)
+    c = x0.__class__
+    if c is _float or c is _int:
+        return RSubScalar(x0)(x1)
+    return Sub()(x0, x1)
+
+
+def rsub(x0: Any, x1: Any) -> Any:
+    """``x1 - x0`` (the reflected form of ``sub``)."""
+    return sub(x1, x0)
+
+
+def mul(x0: Any, x1: Any) -> Any:
+    """``x0 * x1`` with broadcasting."""
+    c = x1.__class__
+    if c is _float or c is _int:
+        return MulScalar(x1)(x0)
+    c = x0.__class__
+    if c is _float or c is _int:
+        return MulScalar(x0)(x1)
+    return Mul()(x0, x1)
+
+
+def div(x0: Any, x1: Any) -> Any:
+    """``x0 / x1`` with broadcasting."""
+    c = x1.__class__
+    if c is _float or c is _int:
+        return DivScalar(x1)(x0)
+    c = x0.__class__
+    if c is _float or c is _int:
+        return RDivScalar(x0)(x1)
+    return Div()(x0, x1)
+
+
+def rdiv(x0: Any, x1: Any) -> Any:
+    """``x1 / x0`` (the reflected form of ``div``)."""
+    return div(x1, x0)
+
+
+def neg(x: Any) -> Any:
+    """``-x``."""
+    return Neg()(x)
+
+
+def pow(x: Any, c: Any) -> Any:
+    """``x ** c``; ``c`` a number or a Variable/array (then differentiable in ``c`` too)."""
+    k = c.__class__
+    if k is _float or k is _int:
+        return PowScalar(c)(x)
+    k = x.__class__
+    if k is _float or k is _int:
+        return RPowScalar(x)(c)
+    return Pow()(x, c)
+
+
+def rpow(x: Any, c: Any) -> Any:
+    """``c ** x`` (the reflected form of ``pow``)."""
+    return pow(c, x)
+
+
+def add_scalar(x: Any, c: float) -> Any:
+    return AddScalar(c)(x)
+
+
+def sub_scalar(x: Any, c: float) -> Any:
+    return AddScalar(-c)(x)
+
+
+def mul_scalar(x: Any, c: float) -> Any:
+    return MulScalar(c)(x)
+
+
+def div_scalar(x: Any, c: float) -> Any:
+    return DivScalar(c)(x)
