@@ -1,0 +1,2 @@
+"""Placeholder: filled in by its own change."""
+__all__: list = []
