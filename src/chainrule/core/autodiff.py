@@ -62,20 +62,28 @@ def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: A
     with _Switch(enable_backprop=create_graph):
         while heap:
             f = pop(heap)[2]
-            gys = []
-            for r in f.outputs:
-                o = r()
-                if o is None:
-                    gys.append(None)
-                    continue
-                g = grads.pop(o, None)
+            outs = f.outputs
+            if len(outs) == 1:
+                o = outs[0]()
+                g = None if o is None else grads.pop(o, None)
                 if g is not None and (retain_all or (retain and o in retain)):
                     kept[o] = g
-                gys.append(g)
-            gxs = f.backward(*gys)
+                gxs = f.backward(g)
+            else:
+                gys = []
+                for r in outs:
+                    o = r()
+                    g = None if o is None else grads.pop(o, None)
+                    if g is not None and (retain_all or (retain and o in retain)):
+                        kept[o] = g
+                    gys.append(g)
+                gxs = f.backward(*gys)
+            inputs = f.inputs
             if gxs.__class__ is not tuple and gxs.__class__ is not list:
+                if len(inputs) != 1:
+                    raise TypeError(f"{f.name}.backward returned 1 gradient for {len(inputs)} inputs")
                 gxs = (gxs,)
-            for x, gx in zip(f.inputs, gxs):
+            for x, gx in zip(inputs, gxs):
                 if gx is None:
                     continue
                 g = grads.get(x)

@@ -12,6 +12,7 @@ from .variable import Variable, as_variable
 _ndarray = np.ndarray
 _generic = np.generic
 _ref = weakref.ref
+_vnew = object.__new__
 
 
 class Function:
@@ -30,29 +31,47 @@ class Function:
     __slots__ = ("inputs", "outputs", "generation", "__weakref__", "__dict__")
 
     def __call__(self, *inputs: Any) -> Any:
-        inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
-        try:
-            ys = self.forward(*[x.data for x in inputs])
-        except (ValueError, TypeError, IndexError) as e:
-            raise _op_error(self, inputs, e) from e
+        if len(inputs) == 1:  # fast path: unary ops and scalar-operand ops
+            x = inputs[0]
+            if x.__class__ is not Variable:
+                x = as_variable(x)
+            inputs = (x,)
+            try:
+                ys = self.forward(x.data)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _op_error(self, inputs, e) from e
+            gen = x.generation
+        else:
+            inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
+            try:
+                ys = self.forward(*[x.data for x in inputs])
+            except (ValueError, TypeError, IndexError) as e:
+                raise _op_error(self, inputs, e) from e
+            gen = max([x.generation for x in inputs])
         cfg = get_config()
         if ys.__class__ is not tuple:
             if ys.__class__ is not _ndarray and isinstance(ys, _generic):
                 ys = ys.__array__()
-            out = Variable._new(ys)
+            out = _vnew(Variable)
+            out.data = ys
+            out.grad = None
+            out.name = None
             if cfg.enable_backprop:
-                self.generation = gen = max([x.generation for x in inputs])
                 out.creator = self
                 out.generation = gen + 1
+                self.generation = gen
                 self.inputs = inputs
                 self.outputs = (_ref(out),)
                 if cfg.tapes:
                     for t in cfg.tapes:
                         t._record(self)
+            else:
+                out.creator = None
+                out.generation = 0
             return out
         outs = [Variable._new(y.__array__() if isinstance(y, _generic) else y) for y in ys]
         if cfg.enable_backprop:
-            self.generation = gen = max([x.generation for x in inputs])
+            self.generation = gen
             for o in outs:
                 o.creator = self
                 o.generation = gen + 1

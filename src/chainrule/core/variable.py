@@ -19,13 +19,13 @@ def _to_array(data: Any, who: str = "Variable") -> Any:
         arr = data
     elif isinstance(data, np.generic):
         arr = np.asarray(data)
-    elif hasattr(data, "__array_priority__") and hasattr(data, "shape") and hasattr(data, "dtype"):
-        return data  # a device array (CuPy) owned by another backend
     elif isinstance(data, (numbers.Number, list, tuple)):
         try:
             arr = np.asarray(data, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise TypeError(f"{who}: cannot convert {type(data).__name__} to a float64 array: {e}") from None
+    elif backend_of(data).name != "cpu":
+        return data  # a device array (CuPy) owned by another backend
     else:
         raise TypeError(f"{who}: expected an array, a number or a list of numbers, got {type(data).__name__}")
     if arr.dtype.kind not in "biuf":
@@ -41,7 +41,8 @@ class Variable:
     """
 
     __slots__ = ("data", "grad", "creator", "generation", "name", "__weakref__")
-    __array_priority__ = 200  # so ndarray <op> Variable defers to the Variable's reflected op
+    __array_priority__ = 200
+    __array_ufunc__ = None  # ndarray <op> Variable defers to Variable; np.exp(variable) is an error, not a silent copy
 
     def __init__(self, data: Any, name: str | None = None):
         self.data = _to_array(data)

@@ -1,0 +1,171 @@
+"""Backward: seeding, accumulation, retain_grad, create_graph, gradients(), unchain (seeds 002, 003)."""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functions as F
+
+
+def test_quick_start_values():
+    x = cr.variable(0.5)
+    y = F.square(F.exp(F.square(x)))
+    assert repr(y) == "variable(1.648721270700128)"
+    y.backward()
+    assert repr(x.grad) == "variable(3.297442541400256)"
+
+
+def test_matyas_gradients():
+    def matyas(x, y):
+        return 0.26 * (x ** 2.0 + y ** 2.0) - 0.48 * x * y
+
+    x, y = cr.variable(1.0), cr.variable(1.0)
+    matyas(x, y).backward()
+    assert repr(x.grad) == "variable(0.040000000000000036)"
+    assert repr(y.grad) == "variable(0.040000000000000036)"
+
+
+def test_gradients_accumulate_until_cleargrad():
+    x = cr.variable(3.0)
+    F.square(x).backward()
+    assert x.grad.item() == 6.0
+    F.square(x).backward()
+    assert x.grad.item() == 12.0
+    x.cleargrad()
+    F.square(x).backward()
+    assert x.grad.item() == 6.0
+
+
+def test_same_variable_used_twice():
+    x = cr.variable(3.0)
+    (x + x).backward()
+    assert x.grad.item() == 2.0
+    x.cleargrad()
+    y = x * x
+    (y + y * x).backward()  # 2x + 3x^2
+    assert x.grad.item() == 2 * 3 + 3 * 9
+
+
+def test_intermediate_grads_released_unless_retained():
+    x = cr.variable(2.0)
+    a = x * 3.0
+    y = a * a
+    y.backward()
+    assert a.grad is None and y.grad is None and x.grad.item() == 36.0
+    x.cleargrad()
+    a = x * 3.0
+    y = a * a
+    y.backward(retain_grad=True)
+    assert a.grad.item() == 12.0 and y.grad.item() == 1.0
+
+
+def test_create_graph_controls_whether_grad_is_differentiable():
+    x = cr.variable(2.0)
+    (x ** 3).backward()
+    assert x.grad.creator is None
+    x.cleargrad()
+    (x ** 3).backward(create_graph=True)
+    assert x.grad.creator is not None
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.item() == pytest.approx(6 * 2.0)
+
+
+def test_higher_order_sin_series():
+    x = cr.variable(1.0)
+    y = F.sin(x)
+    y.backward(create_graph=True)
+    assert repr(y) == "variable(0.8414709848078965)"
+    assert repr(x.grad) == "variable(0.5403023058681398)"
+    expected = [-math.sin(1), -math.cos(1), math.sin(1), math.cos(1), -math.sin(1)]
+    for want in expected:
+        gx = x.grad
+        x.cleargrad()
+        gx.backward(create_graph=True)
+        assert x.grad.item() == pytest.approx(want, abs=1e-15)
+
+
+def test_newton_method_by_double_backprop():
+    x = cr.variable(2.0)
+    for _ in range(10):
+        y = x ** 4 - 2 * x ** 2
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        gx.backward()
+        gx2 = x.grad
+        x.data = x.data - gx.data / gx2.data
+        x.cleargrad()
+    assert x.item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_broadcast_gradients_reduce_to_input_shape():
+    a = cr.Variable(np.ones((2, 3)))
+    b = cr.Variable(np.arange(3.0))
+    c = cr.Variable(np.ones((2, 1)))
+    (a * b + c).backward()
+    assert a.grad.shape == (2, 3) and b.grad.shape == (3,) and c.grad.shape == (2, 1)
+    np.testing.assert_array_equal(b.grad.numpy(), [2, 2, 2])
+    np.testing.assert_array_equal(c.grad.numpy(), [[3], [3]])
+
+
+def test_gradients_function_leaves_grad_untouched():
+    x = cr.variable(3.0)
+    h = x * x
+    y = h * x
+    gx, gh = cr.gradients(y, [x, h])
+    assert x.grad is None and h.grad is None
+    assert gx.item() == 27.0  # d(x^3)/dx through both paths
+    assert gh.item() == 3.0
+    unused = cr.variable(1.0)
+    g, = cr.gradients(y, [unused])
+    assert g.item() == 0.0
+
+
+def test_gradients_with_grad_outputs_and_create_graph():
+    x = cr.Variable(np.array([1.0, 2.0]))
+    y = x ** 3
+    g, = cr.gradients([y], [x], grad_outputs=[cr.Variable(np.array([1.0, 10.0]))], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), [3.0, 120.0])
+    g2, = cr.gradients(g.sum(), [x])
+    np.testing.assert_allclose(g2.numpy(), [6.0, 60.0])
+    with pytest.raises(ValueError, match="grad_output"):
+        cr.gradients([y], [x], grad_outputs=[cr.Variable(np.ones(3))])
+
+
+def test_differentiating_integer_data_is_an_error():
+    x = cr.Variable(np.array([1, 2]))
+    with pytest.raises(TypeError, match="integer"):
+        (x * 2.0).backward()
+    with pytest.raises(TypeError, match="integer"):
+        cr.gradients(cr.variable(1.0) * 2.0, [x])
+
+
+def test_unchain():
+    x = cr.variable(1.0)
+    y = x ** 2.0
+    y.unchain()
+    assert y.creator is None
+
+
+def test_unchain_backward_keeps_own_creator_cuts_ancestors():
+    x = cr.variable(1.0)
+    y = x ** 2.0
+    z = F.sin(y)
+    z.unchain_backward()
+    assert y.creator is None
+    assert z.creator is not None
+    z.backward()
+    assert x.grad is None and z.creator is not None
+
+
+def test_truncated_graph_stops_gradient():
+    x = cr.variable(2.0)
+    h = x * 3.0
+    loss = h * h
+    loss.unchain_backward()
+    out = loss * 2.0
+    out.backward()
+    assert x.grad is None
