@@ -1,2 +1,257 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Indexing ops: getitem (``x[...]``), gather, take, where, masked_fill.
+
+Gradients of selections are scatters: ``GetItemGrad`` and ``GatherGrad`` put the incoming
+gradient back where the elements came from, adding up repeated indices (``add.at``); their
+own backward is the selection again, so every op here is differentiable to any order. Index
+arrays, masks and conditions are constants: they get no gradient.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, xp_of
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+from .broadcast import sum_to
+
+__all__ = ["getitem", "gather", "take", "where", "masked_fill"]
+
+_int = int
+_slice = slice
+_tuple = tuple
+_list = list
+_basic_types = frozenset([int, slice, type(None), type(Ellipsis), bool])
+
+
+def _index_array(i: Any, like: Any) -> Any:
+    """An index element as an array on ``like``'s device (Variables give their data)."""
+    if i.__class__ is Variable:
+        return i.data
+    if i.__class__ is _list:
+        return backend_of(like).asarray(i)
+    return i
+
+
+def _prepare_index(index: Any, like: Any) -> tuple:
+    """(index with Variables/lists turned into arrays, whether it needs ``add.at`` for its gradient).
+
+    Only integer index arrays can repeat positions; ints, slices, None, Ellipsis and boolean
+    masks select each element at most once, so their gradient is a plain assignment.
+    """
+    if index.__class__ is _tuple:
+        if all(i.__class__ in _basic_types for i in index):
+            return index, False
+        index = _tuple(_index_array(i, like) for i in index)
+        scatter = any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" and i.ndim > 0
+                      for i in index)
+        return index, scatter
+    if index.__class__ in _basic_types:
+        return index, False
+    index = _index_array(index, like)
+    dt = getattr(index, "dtype", None)
+    return index, dt is not None and dt.kind in "iu" and index.ndim > 0
+
+
+class GetItem(Function):
+    def __init__(self, index, scatter):
+        self.index = index
+        self.scatter = scatter
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy):
+        return GetItemGrad(self.index, self.scatter, self.inputs[0].shape)(gy)
+
+
+class GetItemGrad(Function):
+    """The adjoint of ``x[index]``: zeros of the input's shape with ``gy`` added at ``index``."""
+
+    def __init__(self, index, scatter, shape):
+        self.index = index
+        self.scatter = scatter
+        self.shape = shape
+
+    def forward(self, gy):
+        gx = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
+        if self.scatter:
+            backend_of(gy).scatter_add(gx, self.index, gy)
+        else:
+            gx[self.index] = gy
+        return gx
+
+    def backward(self, ggx):
+        return GetItem(self.index, self.scatter)(ggx)
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` with NumPy indexing: ints, slices, None, Ellipsis, integer arrays (or
+    Variables/lists of them), boolean masks, and tuples mixing them. Differentiable in ``x``;
+    repeated integer indices accumulate their gradients."""
+    if x.__class__ is not Variable:
+        x = as_variable(x)
+    index, scatter = _prepare_index(index, x.data)
+    return GetItem(index, scatter)(x)
+
+
+# ----- gather / take -----
+def _gather_index(index: Any, shape: tuple, axis: int, xp: Any) -> tuple:
+    """The full advanced index that picks ``x[..., index[...], ...]`` along ``axis``."""
+    nd = len(shape)
+    full = []
+    for d, s in enumerate(index.shape):
+        if d == axis:
+            full.append(index)
+        else:
+            r = [1] * nd
+            r[d] = s
+            full.append(xp.arange(s).reshape(r))
+    return _tuple(full)
+
+
+class Gather(Function):
+    def __init__(self, axis, index):
+        self.axis = axis
+        self.index = index
+        self.full = None
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.full = full = _gather_index(self.index, x.shape, self.axis, xp)
+        try:
+            return x[full]
+        except IndexError:
+            n = x.shape[self.axis]
+            raise IndexError(f"gather: index out of range for axis {self.axis} of size {n} "
+                             f"(input shape {x.shape}, index shape {self.index.shape})") from None
+
+    def backward(self, gy):
+        return GatherGrad(self.axis, self.index, self.full, self.inputs[0].shape)(gy)
+
+
+class GatherGrad(Function):
+    """The adjoint of ``gather``: scatter-add ``gy`` into zeros of the input's shape."""
+
+    def __init__(self, axis, index, full, shape):
+        self.axis = axis
+        self.index = index
+        self.full = full
+        self.shape = shape
+
+    def forward(self, gy):
+        gx = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
+        backend_of(gy).scatter_add(gx, self.full, gy)
+        return gx
+
+    def backward(self, ggx):
+        return Gather(self.axis, self.index)(ggx)
+
+
+def gather(x: Any, axis: int, index: Any) -> Any:
+    """Take values along ``axis`` at ``index`` (``torch.gather``): ``index`` has ``x``'s number
+    of axes, each other axis no longer than ``x``'s, and the output has ``index``'s shape:
+    ``out[i, j] = x[index[i, j], j]`` for ``axis=0``. Negative indices count from the end.
+    Differentiable in ``x`` (repeated indices accumulate)."""
+    x = as_variable(x)
+    idx = index.data if isinstance(index, Variable) else backend_of(x.data).asarray(index)
+    nd = x.ndim
+    if idx.ndim != nd:
+        raise ValueError(f"gather: index must have as many axes as the input, got index shape "
+                         f"{idx.shape} for input shape {x.shape}")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be integers, got dtype {idx.dtype}")
+    ax = axis + nd if axis < 0 else axis
+    if not 0 <= ax < nd:
+        raise ValueError(f"gather: axis {axis} is out of range for shape {x.shape}")
+    for d in range(nd):
+        if d != ax and idx.shape[d] > x.shape[d]:
+            raise ValueError(f"gather: index shape {idx.shape} is larger than input shape "
+                             f"{x.shape} outside axis {axis}")
+    return Gather(ax, idx)(x)
+
+
+def take(x: Any, indices: Any, axis: int | None = None) -> Any:
+    """``numpy.take``: elements at ``indices`` of the flattened ``x``, or along ``axis``."""
+    x = as_variable(x)
+    if axis is None:
+        from .shape import reshape
+
+        return getitem(reshape(x, (-1,)), indices)
+    ax = axis + x.ndim if axis < 0 else axis
+    if not 0 <= ax < x.ndim:
+        raise ValueError(f"take: axis {axis} is out of range for shape {x.shape}")
+    return getitem(x, (_slice(None),) * ax + (indices,))
+
+
+# ----- where / masked_fill -----
+class Where(Function):
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, x, y):
+        return xp_of(x).where(self.cond, x, y)
+
+    def backward(self, gy):
+        x, y = self.inputs
+        cond = self.cond
+        gx = MaskedFill(~cond, 0.0)(gy)
+        gy_ = MaskedFill(cond, 0.0)(gy)
+        return (gx if gx.shape == x.shape else sum_to(gx, x.shape),
+                gy_ if gy_.shape == y.shape else sum_to(gy_, y.shape))
+
+
+class MaskedFill(Function):
+    """``x`` with ``value`` (a number) wherever ``mask`` is true."""
+
+    def __init__(self, mask, value):
+        self.mask = mask
+        self.value = value
+
+    def forward(self, x):
+        return xp_of(x).where(self.mask, x.dtype.type(self.value), x)
+
+    def backward(self, gy):
+        g = MaskedFill(self.mask, 0.0)(gy)
+        shape = self.inputs[0].shape
+        return g if g.shape == shape else sum_to(g, shape)
+
+
+def _mask_array(mask: Any, like: Any) -> Any:
+    m = mask.data if isinstance(mask, Variable) else backend_of(like).asarray(mask)
+    if m.dtype != np.bool_:
+        m = m.astype(bool)
+    return m
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (_int, float)) and not isinstance(v, bool) or isinstance(v, np.number)
+
+
+def where(cond: Any, x: Any, y: Any) -> Any:
+    """Elementwise ``x if cond else y`` with broadcasting (``cond``: a boolean array/Variable).
+    Differentiable in ``x`` and ``y`` (each gets the gradient where it was picked); either may
+    be a Python number."""
+    xn, yn = _is_number(x), _is_number(y)
+    if xn and yn:
+        c = _mask_array(cond, np.empty(0))
+        return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))
+    if xn:
+        y = as_variable(y)
+        return MaskedFill(_mask_array(cond, y.data), x)(y)
+    x = as_variable(x)
+    c = _mask_array(cond, x.data)
+    if yn:
+        return MaskedFill(~c, y)(x)
+    return Where(c)(x, y)
+
+
+def masked_fill(x: Any, mask: Any, value: Any) -> Any:
+    """``x`` with ``value`` wherever ``mask`` (broadcast to ``x``) is true; differentiable in
+    ``x`` (zero gradient at the filled places), and in ``value`` when it is a Variable."""
+    x = as_variable(x)
+    m = _mask_array(mask, x.data)
+    if isinstance(value, Variable):
+        return Where(m)(value, x)
+    return MaskedFill(m, value)(x)

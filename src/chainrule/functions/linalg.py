@@ -1,2 +1,145 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Linear algebra: matmul (NumPy semantics), linear (``x @ W + b``), dot, outer.
+
+``matmul`` follows ``numpy.matmul``: 2-D is the matrix product, more axes are stacks of
+matrices whose batch axes broadcast, and a 1-D operand is promoted to a matrix and the added
+axis removed afterwards. Gradients are reduced back to each input's shape with ``sum_to``, and
+every backward is written with matmul/transpose/reshape, so it is differentiable to any order.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+from .arithmetic import mul
+from .broadcast import sum_to
+from .shape import reshape, transpose
+
+__all__ = ["matmul", "linear", "dot", "outer"]
+
+
+def _matmul_error(a_shape: tuple, b_shape: tuple, op: str = "matmul") -> ValueError:
+    if not a_shape or not b_shape:
+        return ValueError(f"{op}: operands must have at least 1 dimension, got shapes {a_shape} and {b_shape}")
+    k_a = a_shape[-1]
+    k_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    if k_a != k_b:
+        return ValueError(f"{op}: shapes {a_shape} and {b_shape} are not aligned")
+    return ValueError(f"{op}: batch dimensions of shapes {a_shape} and {b_shape} do not broadcast")
+
+
+def _mT(x: Variable) -> Variable:
+    """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+    nd = x.ndim
+    if nd == 2:
+        return transpose(x, None)
+    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        try:
+            if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
+                # one GEMM over the merged leading axes instead of a loop of small ones
+                return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
+            return a @ b
+        except ValueError:
+            raise _matmul_error(a.shape, b.shape) from None
+
+    def backward(self, gy):
+        a, b = self.inputs
+        an, bn = a.ndim, b.ndim
+        if an == 2 and bn == 2:
+            return matmul(gy, transpose(b, None)), matmul(transpose(a, None), gy)
+        # promote 1-D operands to matrices, as numpy.matmul does, and gy along with them
+        a2 = reshape(a, (1, a.shape[0])) if an == 1 else a
+        b2 = reshape(b, (b.shape[0], 1)) if bn == 1 else b
+        if an == 1 and bn == 1:
+            gy2 = reshape(gy, (1, 1))
+        elif an == 1:
+            gy2 = reshape(gy, gy.shape[:-1] + (1, gy.shape[-1]))
+        elif bn == 1:
+            gy2 = reshape(gy, gy.shape + (1,))
+        else:
+            gy2 = gy
+        if bn == 2 and gy2.ndim > 2:
+            # b is shared by the whole batch: one GEMM over the merged batch axes
+            k, m = b2.shape
+            ga = matmul(gy2, transpose(b2, None))
+            gb = matmul(transpose(reshape(a2, (-1, k)), None), reshape(gy2, (-1, m)))
+        else:
+            ga = matmul(gy2, _mT(b2))
+            gb = matmul(_mT(a2), gy2)
+        ga = sum_to(ga, a2.shape)
+        gb = sum_to(gb, b2.shape)
+        if an == 1:
+            ga = reshape(ga, a.shape)
+        if bn == 1:
+            gb = reshape(gb, b.shape)
+        return ga, gb
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """Matrix product with ``numpy.matmul`` semantics: ``(..., n, k) @ (..., k, m) -> (..., n, m)``
+    with broadcast batch axes; a 1-D ``a`` is a row, a 1-D ``b`` a column (that axis is dropped).
+    Differentiable in both operands."""
+    return MatMul()(a, b)
+
+
+class Linear(Function):
+    """``x @ W (+ b)`` for ``x`` of shape (..., in) and ``W`` of shape (in, out)."""
+
+    def forward(self, x, W, b=None):
+        if x.ndim == 2:
+            y = x @ W
+        else:
+            y = (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0], self.inputs[1]
+        gx = matmul(gy, transpose(W, None))
+        if x.ndim == 2:
+            gW = matmul(transpose(x, None), gy)
+        else:
+            gW = matmul(transpose(reshape(x, (-1, x.shape[-1])), None), reshape(gy, (-1, gy.shape[-1])))
+        if len(self.inputs) == 2:
+            return gx, gW
+        b = self.inputs[2]
+        return gx, gW, sum_to(gy, b.shape)
+
+
+def linear(x: Any, W: Any, b: Any = None) -> Any:
+    """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
+
+    One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three."""
+    xs = x.shape
+    ws = W.shape
+    if len(ws) != 2 or not xs or xs[-1] != ws[0]:
+        raise ValueError(f"linear: shapes {tuple(xs)} and {tuple(ws)} are not aligned "
+                         f"(expected x (..., in) and W (in, out))")
+    if len(xs) == 1:
+        y = matmul(x, W)
+        return y if b is None else y + b
+    if b is None:
+        return Linear()(x, W)
+    return Linear()(x, W, b)
+
+
+def dot(a: Any, b: Any) -> Any:
+    """Inner product of two 1-D vectors (a 0-d result); for 2-D operands, ``matmul``."""
+    a = as_variable(a)
+    b = as_variable(b)
+    if a.ndim > 2 or b.ndim > 2 or a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"dot: expected 1-D or 2-D operands, got shapes {a.shape} and {b.shape}; "
+                         f"use matmul for stacks of matrices")
+    return matmul(a, b)
+
+
+def outer(a: Any, b: Any) -> Any:
+    """Outer product of two vectors: ``(n,)``, ``(m,)`` -> ``(n, m)`` (inputs are flattened)."""
+    a = as_variable(a)
+    b = as_variable(b)
+    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))

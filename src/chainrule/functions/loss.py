@@ -1,2 +1,208 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Losses: mean_squared_error, softmax_cross_entropy (alias cross_entropy),
+binary_cross_entropy_with_logits, and the non-differentiable ``accuracy``.
+
+Each loss is one fused ``Function``; its backward is written in differentiable ops (or in a
+dedicated gradient Function whose own backward is differentiable), so losses are
+differentiable to any order. Integer labels get no gradient.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import xp_of
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+from . import math as _m
+from .activation import _log_softmax_array, softmax
+
+__all__ = ["mean_squared_error", "mse_loss", "softmax_cross_entropy", "cross_entropy",
+           "binary_cross_entropy_with_logits", "accuracy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----- mean squared error -----
+class MeanSquaredError(Function):
+    def forward(self, x0, x1):
+        d = x0 - x1
+        return (d * d).sum() / d.size
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = (x0 - x1) * (gy * (2.0 / x0.size))
+        return gx0, -gx0
+
+
+def mean_squared_error(y: Any, t: Any) -> Any:
+    """``mean((y - t) ** 2)`` over all elements; ``y`` and ``t`` have the same shape; returns a 0-d Variable."""
+    y, t = as_variable(y), as_variable(t)
+    if y.shape != t.shape:
+        raise ValueError(f"mean_squared_error: shapes {y.shape} and {t.shape} differ")
+    return MeanSquaredError()(y, t)
+
+
+mse_loss = mean_squared_error
+
+
+# ----- softmax cross-entropy -----
+class SoftmaxCrossEntropy(Function):
+    """Inputs: logits (N, C) and integer labels (N,). Forward computes log_softmax once."""
+
+    def __init__(self, ignore_index, reduction):
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, x, t):
+        xp = xp_of(x)
+        n, c = x.shape
+        logp = _log_softmax_array(x, 1)
+        valid = t != self.ignore_index
+        all_valid = bool(valid.all())
+        tt = t if all_valid else xp.where(valid, t, 0)
+        if tt.size and (int(tt.min()) < 0 or int(tt.max()) >= c):
+            bad = tt[(tt < 0) | (tt >= c)]
+            raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
+                             f"(logits shape {x.shape})")
+        rows = xp.arange(n)
+        nll = -logp[rows, tt]
+        if not all_valid:
+            nll = nll * valid
+        # coef: weight of each row's loss in the output (N,)
+        if self.reduction == "mean":
+            count = n if all_valid else int(valid.sum())
+            coef = valid.astype(x.dtype) / x.dtype.type(max(count, 1))
+            y = nll.sum() / x.dtype.type(max(count, 1))
+        elif self.reduction == "sum":
+            coef = valid.astype(x.dtype)
+            y = nll.sum()
+        else:
+            coef = valid.astype(x.dtype)
+            y = nll
+        diff = xp.exp(logp)
+        diff[rows, tt] -= 1.0
+        self.diff, self.coef, self.tt = diff, coef, tt
+        return xp.asarray(y, dtype=x.dtype)
+
+    def backward(self, gy):
+        x, _ = self.inputs
+        return SoftmaxCrossEntropyGrad(self.diff, self.coef, self.tt, self.reduction == "none")(x, gy), None
+
+
+class SoftmaxCrossEntropyGrad(Function):
+    """``(softmax(x) - onehot(t)) * coef[:, None] * gy``: the gradient of SoftmaxCrossEntropy.
+
+    ``diff = softmax(x) - onehot`` is cached from the forward pass; the backward recomputes
+    it with differentiable ops, so gradients of every order flow to ``x`` and ``gy``.
+    """
+
+    def __init__(self, diff, coef, tt, per_row):
+        self.diff, self.coef, self.tt, self.per_row = diff, coef, tt, per_row
+
+    def forward(self, x, gy):
+        w = self.coef * gy
+        return self.diff * w[:, None]
+
+    def backward(self, ggx):
+        x, gy = self.inputs
+        n = x.shape[0]
+        coef_col = self.coef.reshape(n, 1)
+        w = gy.reshape(n, 1) * coef_col if self.per_row else gy * coef_col  # (N, 1)
+        p = softmax(x, 1)
+        u = ggx * w
+        gx = p * (u - (u * p).sum(axis=1, keepdims=True))
+        onehot = xp_of(self.diff).zeros_like(self.diff)
+        onehot[xp_of(self.diff).arange(n), self.tt] = 1.0
+        h = ggx * (p - onehot) * coef_col
+        ggy = h.sum(axis=1) if self.per_row else h.sum()
+        return gx, ggy
+
+
+def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: str = "mean") -> Any:
+    """Cross-entropy of logits ``x`` (N, C) against integer labels ``t`` (N,).
+
+    ``reduction="mean"`` averages over the labels that are not ``ignore_index`` (0 when all are
+    ignored), ``"sum"`` adds them, ``"none"`` returns the (N,) per-row losses (0 on ignored rows).
+    Differentiable in ``x`` to any order.
+    """
+    x = as_variable(x)
+    t_data = t.data if isinstance(t, Variable) else t
+    if not hasattr(t_data, "dtype"):
+        t_data = np.asarray(t_data)
+    if x.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be 2-D (N, C), got shape {x.shape}")
+    if t_data.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {t_data.dtype}")
+    if t_data.shape != x.shape[:1]:
+        raise ValueError(f"softmax_cross_entropy: labels shape {t_data.shape} does not match logits "
+                         f"shape {x.shape} (expected ({x.shape[0]},))")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"softmax_cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return SoftmaxCrossEntropy(ignore_index, reduction)(x, Variable._new(t_data))
+
+
+cross_entropy = softmax_cross_entropy
+
+
+# ----- binary cross-entropy with logits -----
+class BinaryCrossEntropyWithLogits(Function):
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, x, t):
+        xp = xp_of(x)
+        loss = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        if self.reduction == "mean":
+            return loss.sum() / loss.dtype.type(loss.size)
+        if self.reduction == "sum":
+            return loss.sum()
+        return loss
+
+    def backward(self, gy):
+        x, t = self.inputs
+        g = gy * (1.0 / x.size) if self.reduction == "mean" else gy
+        return (_m.sigmoid(x) - t) * g, -x * g
+
+
+def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") -> Any:
+    """``-[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]``, computed stably from logits.
+
+    ``x`` and targets ``t`` (floats in [0, 1]) have the same shape; ``reduction`` is ``"mean"``
+    (over all elements), ``"sum"`` or ``"none"``. Differentiable in ``x`` and ``t``.
+    """
+    x = as_variable(x)
+    t = as_variable(t)
+    if x.shape != t.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: shapes {x.shape} and {t.shape} differ")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"binary_cross_entropy_with_logits: reduction must be one of {_REDUCTIONS}, "
+                         f"got {reduction!r}")
+    if t.dtype != x.dtype and x.dtype.kind == "f":
+        t = Variable._new(t.data.astype(x.dtype))
+    return BinaryCrossEntropyWithLogits(reduction)(x, t)
+
+
+# ----- accuracy -----
+def accuracy(y: Any, t: Any, ignore_index: int | None = None) -> Variable:
+    """Fraction of rows whose argmax over the last axis of ``y`` (N, C) equals ``t`` (N,).
+
+    Not differentiable: returns a 0-d float64 Variable with no creator.
+    """
+    yd = y.data if isinstance(y, Variable) else np.asarray(y)
+    td = t.data if isinstance(t, Variable) else t
+    if not hasattr(td, "shape"):
+        td = np.asarray(td)
+    xp = xp_of(yd)
+    pred = yd.argmax(axis=-1)
+    if pred.shape != td.shape:
+        raise ValueError(f"accuracy: predictions shape {pred.shape} (from {yd.shape}) and labels "
+                         f"shape {td.shape} differ")
+    hit = pred == td
+    if ignore_index is not None:
+        valid = td != ignore_index
+        total = int(valid.sum())
+        acc = float((hit & valid).sum()) / max(total, 1)
+    else:
+        acc = float(hit.mean()) if hit.size else 0.0
+    return Variable(xp.asarray(acc, dtype=np.float64))
