@@ -1,2 +1,130 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Embedding lookup and scaled dot-product attention.
+
+``embedding`` gathers rows of a weight matrix (gradient: scatter-add, whose own gradient is
+the gather again, so any order works). ``scaled_dot_product_attention`` is composed of
+matmul, softmax and dropout, and masks by adding a large negative bias to the scores of
+masked-out positions.
+"""
+from __future__ import annotations
+
+import math as _pymath
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, xp_of
+from ..core.config import get_config
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+from . import linalg as _linalg
+from . import shape as _shape
+from .activation import dropout, softmax
+
+__all__ = ["embedding", "scaled_dot_product_attention"]
+
+
+# ----- embedding -----
+class Embedding(Function):
+    """``weight[ids]``: (V, D) weight and integer ids (...) give (..., D)."""
+
+    def __init__(self, ids):
+        self.ids = ids
+
+    def forward(self, w):
+        return w[self.ids]
+
+    def backward(self, gy):
+        return EmbeddingGrad(self.ids, self.inputs[0].shape)(gy)
+
+
+class EmbeddingGrad(Function):
+    """Scatter-add of (..., D) rows into a zero (V, D) matrix at ``ids``; gradient: the gather."""
+
+    def __init__(self, ids, shape):
+        self.ids = ids
+        self.shape = shape
+
+    def forward(self, gy):
+        b = backend_of(gy)
+        gw = b.xp.zeros(self.shape, dtype=gy.dtype)
+        b.scatter_add(gw, self.ids.reshape(-1), gy.reshape(-1, self.shape[-1]))
+        return gw
+
+    def backward(self, ggw):
+        return Embedding(self.ids)(ggw)
+
+
+def embedding(weight: Any, ids: Any) -> Variable:
+    """Rows of ``weight`` (V, D) picked by integer ``ids`` of any shape (...) -> (..., D).
+
+    Differentiable in ``weight`` (repeated ids accumulate); ``ids`` (array or Variable) gets no gradient.
+    """
+    weight = as_variable(weight)
+    ids = ids.data if isinstance(ids, Variable) else ids
+    if not hasattr(ids, "dtype"):
+        ids = np.asarray(ids)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype} (shape {ids.shape})")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):
+        raise ValueError(f"embedding: ids must lie in [0, {weight.shape[0]}), got values in "
+                         f"[{int(ids.min())}, {int(ids.max())}] (weight shape {weight.shape})")
+    return Embedding(ids)(weight)
+
+
+# ----- attention -----
+def _mask_bias(mask: Any, causal: bool, lq: int, lk: int, dtype: Any, like: Any) -> Any:
+    """An additive bias array (0 where attended, a huge negative number where masked), or None."""
+    xp = xp_of(like)
+    neg = xp.finfo(dtype).min
+    keep = None
+    bias = None
+    if mask is not None:
+        m = mask.data if isinstance(mask, Variable) else mask
+        if not hasattr(m, "dtype"):
+            m = np.asarray(m)
+        if xp is not np:
+            m = backend_of(like).asarray(m)
+        if m.dtype == bool:
+            keep = m
+        else:
+            bias = m.astype(dtype, copy=False)  # a float mask is added to the scores (PyTorch's rule)
+    if causal:
+        tri = xp.tril(xp.ones((lq, lk), dtype=bool))
+        keep = tri if keep is None else keep & tri
+    if keep is not None:
+        kb = xp.where(keep, dtype.type(0), neg).astype(dtype, copy=False)
+        bias = kb if bias is None else bias + kb
+    return bias
+
+
+def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causal: bool = False,
+                                 dropout_p: float = 0.0, scale: float | None = None,
+                                 training: bool | None = None, rng: Any = None) -> Variable:
+    """``softmax(q @ k^T * scale + bias) @ v`` with ``scale = 1/sqrt(D)`` by default.
+
+    ``q``: (..., Lq, D), ``k``: (..., Lk, D), ``v``: (..., Lk, Dv) -> (..., Lq, Dv); batch axes
+    broadcast. ``mask``: a bool array broadcastable to (..., Lq, Lk), True = attend (a float mask
+    is added to the scores); ``causal=True`` lets query i attend keys j <= i. Dropout with
+    probability ``dropout_p`` is applied to the attention weights in training mode only
+    (``training=None`` follows ``chainrule.is_train()``). Differentiable in q, k, v to any order.
+    """
+    q, k, v = as_variable(q), as_variable(k), as_variable(v)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention: q, k, v need at least 2 axes, got shapes "
+                         f"{q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: shapes q {q.shape}, k {k.shape}, v {v.shape} do not "
+                         f"match (need q (..., Lq, D), k (..., Lk, D), v (..., Lk, Dv))")
+    lq, lk = q.shape[-2], k.shape[-2]
+    if scale is None:
+        scale = 1.0 / _pymath.sqrt(q.shape[-1])
+    scores = _linalg.matmul(q, _shape.swapaxes(k, -1, -2)) * float(scale)
+    bias = _mask_bias(mask, causal, lq, lk, scores.dtype, scores.data)
+    if bias is not None:
+        scores = scores + bias
+    attn = softmax(scores, -1)
+    if dropout_p:
+        attn = dropout(attn, dropout_p, training=training, rng=rng)
+    return _linalg.matmul(attn, v)

@@ -95,7 +95,10 @@ class Linear(Function):
         else:
             y = (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
         if b is not None:
-            y += b
+            try:
+                y += b  # y is a fresh array: add in place unless b widens its dtype or shape
+            except (TypeError, ValueError):
+                y = y + b
         return y
 
     def backward(self, gy):
@@ -115,6 +118,10 @@ def linear(x: Any, W: Any, b: Any = None) -> Any:
     """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
 
     One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three."""
+    if not hasattr(x, "shape"):
+        x = as_variable(x)
+    if not hasattr(W, "shape"):
+        W = as_variable(W)
     xs = x.shape
     ws = W.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[0]:
