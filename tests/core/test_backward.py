@@ -130,7 +130,7 @@ def test_gradients_with_grad_outputs_and_create_graph():
     g, = cr.gradients([y], [x], grad_outputs=[cr.Variable(np.array([1.0, 10.0]))], create_graph=True)
     np.testing.assert_allclose(g.numpy(), [3.0, 120.0])
     g2, = cr.gradients(g.sum(), [x])
-    np.testing.assert_allclose(g2.numpy(), [6.0, 60.0])
+    np.testing.assert_allclose(g2.numpy(), [6.0, 120.0])  # d/dx sum(3x^2 * g) = 6x * g
     with pytest.raises(ValueError, match="grad_output"):
         cr.gradients([y], [x], grad_outputs=[cr.Variable(np.ones(3))])
 

@@ -33,17 +33,17 @@ class Function:
     def __call__(self, *inputs: Any) -> Any:
         if len(inputs) == 1:  # fast path: unary ops and scalar-operand ops
             x = inputs[0]
-            if x.__class__ is not Variable:
-                x = as_variable(x)
-            inputs = (x,)
             try:
+                if x.__class__ is not Variable:
+                    x = as_variable(x)
                 ys = self.forward(x.data)
             except (ValueError, TypeError, IndexError) as e:
                 raise _op_error(self, inputs, e) from e
+            inputs = (x,)
             gen = x.generation
         else:
-            inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
             try:
+                inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
                 ys = self.forward(*[x.data for x in inputs])
             except (ValueError, TypeError, IndexError) as e:
                 raise _op_error(self, inputs, e) from e
@@ -102,5 +102,7 @@ def _op_error(f: Function, inputs: list, e: Exception) -> Exception:
     msg = str(e)
     if msg.startswith(name + ":"):
         return e
-    shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
+    if msg.startswith("Variable: "):
+        msg = msg[len("Variable: "):]
+    shapes = ", ".join(str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__ for x in inputs)
     return type(e)(f"{name}: {msg} (input shapes {shapes})")

@@ -1,2 +1,149 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Non-differentiable elementwise ops: comparisons, logical ops, argmax/argmin, sign.
+
+Each takes Variables, arrays or Python numbers (binary ops broadcast like NumPy) and returns
+a new leaf Variable with no graph behind it: comparisons and logical ops give ``bool``,
+``argmax``/``argmin`` give int64 indices, ``sign`` keeps the input's dtype. These back the
+``Variable`` operators ``==, !=, <, <=, >, >=``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import xp_of
+from ..core.variable import Variable
+from .reduction import normalize_axis
+
+__all__ = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+           "logical_and", "logical_or", "logical_not", "argmax", "argmin", "sign"]
+
+_ndarray = np.ndarray
+_generic = np.generic
+_new = Variable._new
+_scalars = (int, float, bool)
+
+
+def _data(op: str, x: Any) -> Any:
+    """The array (or Python number) behind ``x``; rejects non-numeric input."""
+    c = x.__class__
+    if c is Variable:
+        return x.data
+    if c in _scalars:
+        return x
+    if c is _ndarray or isinstance(x, _generic):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"{op}: non-numeric data of dtype {x.dtype} (shape {np.shape(x)})")
+        return x
+    if isinstance(x, Variable):
+        return x.data
+    if hasattr(x, "__array_priority__") and hasattr(x, "dtype"):
+        return x  # a device array (CuPy)
+    if isinstance(x, (list, tuple)):
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError):
+            a = None
+        if a is not None and a.dtype.kind in "biuf":
+            return a
+    raise TypeError(f"{op}: expected a Variable, an array or a number, got {type(x).__name__}")
+
+
+def _wrap(r: Any) -> Variable:
+    if r.__class__ is not _ndarray and (isinstance(r, _generic) or r.__class__ is bool):
+        r = np.asarray(r)
+    return _new(r)
+
+
+def _binary(op: str, ufunc_name: str, x0: Any, x1: Any) -> Variable:
+    a = _data(op, x0)
+    b = _data(op, x1)
+    xp = xp_of(a) if a.__class__ not in _scalars else xp_of(b)
+    try:
+        r = getattr(xp, ufunc_name)(a, b)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{op}: {e} (input shapes {np.shape(a)}, {np.shape(b)})") from None
+    return _wrap(r)
+
+
+def equal(x0: Any, x1: Any) -> Variable:
+    """``x0 == x1`` elementwise (bool, broadcasting)."""
+    return _binary("equal", "equal", x0, x1)
+
+
+def not_equal(x0: Any, x1: Any) -> Variable:
+    """``x0 != x1`` elementwise (bool, broadcasting)."""
+    return _binary("not_equal", "not_equal", x0, x1)
+
+
+def less(x0: Any, x1: Any) -> Variable:
+    """``x0 < x1`` elementwise (bool, broadcasting)."""
+    return _binary("less", "less", x0, x1)
+
+
+def less_equal(x0: Any, x1: Any) -> Variable:
+    """``x0 <= x1`` elementwise (bool, broadcasting)."""
+    return _binary("less_equal", "less_equal", x0, x1)
+
+
+def greater(x0: Any, x1: Any) -> Variable:
+    """``x0 > x1`` elementwise (bool, broadcasting)."""
+    return _binary("greater", "greater", x0, x1)
+
+
+def greater_equal(x0: Any, x1: Any) -> Variable:
+    """``x0 >= x1`` elementwise (bool, broadcasting)."""
+    return _binary("greater_equal", "greater_equal", x0, x1)
+
+
+def logical_and(x0: Any, x1: Any) -> Variable:
+    """Elementwise logical AND (nonzero is true; bool, broadcasting)."""
+    return _binary("logical_and", "logical_and", x0, x1)
+
+
+def logical_or(x0: Any, x1: Any) -> Variable:
+    """Elementwise logical OR (nonzero is true; bool, broadcasting)."""
+    return _binary("logical_or", "logical_or", x0, x1)
+
+
+def logical_not(x: Any) -> Variable:
+    """Elementwise logical NOT (bool)."""
+    a = _data("logical_not", x)
+    return _wrap(xp_of(a).logical_not(a))
+
+
+def _arg(op: str, x: Any, axis: Any, keepdims: bool) -> Variable:
+    a = _data(op, x)
+    if a.__class__ in _scalars:
+        a = np.asarray(a)
+    shape = tuple(a.shape)
+    if a.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty variable (shape {shape})")
+    if axis is not None:
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"{op}: axis must be an int or None, got {axis!r} (shape {shape})")
+        axis = normalize_axis(op, axis, shape)[0]
+    xp = xp_of(a)
+    r = getattr(xp, op)(a, axis=axis, keepdims=bool(keepdims))
+    r = _wrap(r)
+    if r.data.dtype != np.int64:
+        r = _new(r.data.astype(np.int64))
+    return r
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+    """Index (int64) of the first maximum along ``axis`` (None: into the flattened array)."""
+    return _arg("argmax", x, axis, keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+    """Index (int64) of the first minimum along ``axis`` (None: into the flattened array)."""
+    return _arg("argmin", x, axis, keepdims)
+
+
+def sign(x: Any) -> Variable:
+    """Elementwise sign (-1, 0 or 1, same dtype); not differentiable (a new leaf)."""
+    a = _data("sign", x)
+    if a.__class__ in _scalars:
+        a = np.asarray(a, dtype=np.float64)
+    return _wrap(xp_of(a).sign(a))

@@ -1,2 +1,463 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Convolution (NCHW): ``conv2d``, ``conv_transpose2d`` and the ``im2col``/``col2im`` pair.
+
+Array kernels loop only over the ``kh * kw`` kernel positions; each step copies (im2col) or
+adds (col2im) one strided slab of the whole batch. A convolution is then one batched matmul
+(BLAS). Column layout: ``cols`` has shape ``(N, C, kh, kw, OH, OW)``, so per image it is the
+``(C*kh*kw, OH*OW)`` matrix that the weight ``(C_out, C*kh*kw)`` multiplies from the left and
+the output comes out directly in NCHW order.
+
+Three Functions close the convolution family under differentiation:
+
+* ``Conv2d(x, w[, b])``; gradients: ``ConvTranspose2d(gy, w)``, ``Conv2dGradW(x, gy)``, bias sum;
+* ``ConvTranspose2d(x, w[, b])``; gradients: ``Conv2d(gy, w)``, ``Conv2dGradW(gy, x)``, bias sum;
+* ``Conv2dGradW(x, gy)`` (bilinear); gradients: ``ConvTranspose2d(gy, ggw)``, ``Conv2d(x, ggw)``;
+
+so every order of derivative is again a convolution. ``Im2col`` and ``Col2im`` are each
+other's adjoint, so they too are differentiable to any order.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..backend import xp_of
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+
+__all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size", "im2col_array",
+           "col2im_array"]
+
+_int = int
+_tuple = tuple
+
+
+# ----- geometry helpers -----
+def _pair(v: Any, name: str, op: str) -> tuple:
+    """``v`` (an int or a pair of ints) as a pair of Python ints."""
+    if v.__class__ is _int:
+        return (v, v)
+    try:
+        a, b = v
+        return (_int(a), _int(b))
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution/pooling window sliding over ``size`` (floor mode)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _slab(k: int, d: int, s: int, n: int) -> slice:
+    """The padded-input slice read by kernel position ``k`` for ``n`` outputs."""
+    start = k * d
+    return slice(start, start + s * (n - 1) + 1, s)
+
+
+# ----- array kernels -----
+def _pad(x: Any, ph: int, pw: int, value: float = 0.0) -> Any:
+    if not (ph or pw):
+        return x
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype) if value else \
+        xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
+             oh: int, ow: int) -> Any:
+    """Channel-major columns of ``x`` (N, C, H, W): a C-contiguous (C, kh, kw, N, OH, OW) array,
+    i.e. the (C*kh*kw, N*OH*OW) matrix that one GEMM multiplies by the weight."""
+    n, c, h, w = x.shape
+    xp = xp_of(x)
+    if ph or pw or n > 1:
+        # one pass: transpose to (C, N, ...) and pad, so every slab below is a plain strided copy
+        xt = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype) if (ph or pw) else \
+            xp.empty((c, n, h, w), dtype=x.dtype)
+        xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    else:
+        xt = x.reshape(c, n, h, w)
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and oh == xt.shape[2] and ow == xt.shape[3]:
+        return xt.reshape(c, 1, 1, n, oh, ow)
+    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        rows = _slab(i, dh, sh, oh)
+        for j in range(kw):
+            cols[:, i, j] = xt[:, :, rows, _slab(j, dw, sw, ow)]
+    return cols
+
+
+def _cm_col2im(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
+    """Adjoint of ``_cm_cols``: scatter-add (C, kh, kw, N, OH, OW) columns into (N, C, h, w)."""
+    c, kh, kw, n, oh, ow = cols.shape
+    xp = xp_of(cols)
+    # the padded buffer must hold every slab, even where the windows do not reach its end
+    hp = max(h + 2 * ph, (kh - 1) * dh + sh * (oh - 1) + 1)
+    wp = max(w + 2 * pw, (kw - 1) * dw + sw * (ow - 1) + 1)
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and (hp, wp) == (h, w):
+        out = cols.reshape(c, n, h, w)
+    else:
+        out = xp.zeros((c, n, hp, wp), dtype=cols.dtype)
+        for i in range(kh):
+            rows = _slab(i, dh, sh, oh)
+            for j in range(kw):
+                out[:, :, rows, _slab(j, dw, sw, ow)] += cols[:, i, j]
+    return xp.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+
+
+def _out_hw(shape: tuple, kh: int, kw: int, geo: tuple) -> tuple:
+    sh, sw, ph, pw, dh, dw = geo
+    return conv_output_size(shape[2], kh, sh, ph, dh), conv_output_size(shape[3], kw, sw, pw, dw)
+
+
+def im2col_array(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
+    """Columns of ``x`` (N, C, H, W) with shape (N, C, kh, kw, OH, OW) (a transposed view):
+    ``cols[n, c, i, j, y, x] = xpad[n, c, y*sh + i*dh, x*sw + j*dw]``."""
+    geo = (sh, sw, ph, pw, dh, dw)
+    cols = _cm_cols(x, kh, kw, *geo, *_out_hw(x.shape, kh, kw, geo))
+    return cols.transpose(3, 0, 1, 2, 4, 5)
+
+
+def col2im_array(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
+    """Adjoint of ``im2col_array``: scatter-add ``cols`` (N, C, kh, kw, OH, OW) into (N, C, h, w)."""
+    return _cm_col2im(cols.transpose(1, 2, 3, 0, 4, 5), h, w, sh, sw, ph, pw, dh, dw)
+
+
+def _nchw(y: Any, n: int, oh: int, ow: int, b: Any = None) -> Any:
+    """(O, N*OH*OW) GEMM output -> contiguous (N, O, OH, OW), adding the bias in the same pass."""
+    o = y.shape[0]
+    y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    if b is None:
+        return xp_of(y).ascontiguousarray(y)
+    out = xp_of(y).empty((n, o, oh, ow), dtype=y.dtype)
+    xp_of(y).add(y, b.reshape(1, o, 1, 1), out=out)
+    return out
+
+
+def _cm_grad(gy: Any) -> Any:
+    """(N, O, OH, OW) -> contiguous (O, N*OH*OW)."""
+    n, o = gy.shape[0], gy.shape[1]
+    if n == 1:
+        return gy.reshape(o, -1)
+    return xp_of(gy).ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
+
+
+def _conv_array(x: Any, w: Any, geo: tuple, groups: int, oh: int | None = None, ow: int | None = None,
+                b: Any = None) -> tuple:
+    """``conv2d`` on arrays; returns (y, channel-major cols). ``geo`` = (sh, sw, ph, pw, dh, dw)."""
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    if oh is None:
+        oh, ow = _out_hw(x.shape, kh, kw, geo)
+    cols = _cm_cols(x, kh, kw, *geo, oh, ow)
+    k = cg * kh * kw
+    cm = cols.reshape(groups, k, -1)
+    wm = w.reshape(groups, o // groups, k)
+    if groups == 1:
+        y = wm[0] @ cm[0]
+    else:
+        y = xp_of(x).empty((groups, o // groups, cm.shape[2]), dtype=xp_of(x).result_type(x, w))
+        for g in range(groups):
+            xp_of(x).matmul(wm[g], cm[g], out=y[g])
+        y = y.reshape(o, -1)
+    return _nchw(y, n, oh, ow, b), cols
+
+
+def _conv_transpose_array(x: Any, w: Any, geo: tuple, groups: int, h: int, wd: int) -> Any:
+    """Adjoint of ``_conv_array`` in its input: x (N, O, OH, OW), w (O, Cg, kh, kw) -> (N, Cg*groups, h, wd)."""
+    n, o, oh, ow = x.shape
+    _, cg, kh, kw = w.shape
+    k = cg * kh * kw
+    xm = _cm_grad(x).reshape(groups, o // groups, -1)
+    wm = w.reshape(groups, o // groups, k)
+    if groups == 1:
+        gcols = wm[0].T @ xm[0]
+    else:
+        xp = xp_of(x)
+        gcols = xp.empty((groups, k, xm.shape[2]), dtype=xp.result_type(x, w))
+        for g in range(groups):
+            xp.matmul(wm[g].T, xm[g], out=gcols[g])
+    return _cm_col2im(gcols.reshape(cg * groups, kh, kw, n, oh, ow), h, wd, *geo)
+
+
+def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: int, cols: Any = None) -> Any:
+    """d<gy, conv2d(x, w)>/dw: x (N, C, H, W), gy (N, O, OH, OW) -> (O, C/groups, kh, kw)."""
+    n, o, oh, ow = gy.shape
+    c = x.shape[1]
+    if cols is None:
+        cols = _cm_cols(x, kh, kw, *geo, oh, ow)
+    cg = c // groups
+    k = cg * kh * kw
+    cm = cols.reshape(groups, k, -1)
+    gm = _cm_grad(gy).reshape(groups, o // groups, -1)
+    if groups == 1:
+        gw = gm[0] @ cm[0].T
+    else:
+        xp = xp_of(x)
+        gw = xp.empty((groups, o // groups, k), dtype=xp.result_type(x, gy))
+        for g in range(groups):
+            xp.matmul(gm[g], cm[g].T, out=gw[g])
+    return gw.reshape(o, cg, kh, kw)
+
+
+# ----- bias helpers (a differentiable adjoint pair) -----
+class _ChannelSum(Function):
+    """(N, C, H, W) -> (C,): the bias gradient."""
+
+    def forward(self, x):
+        return x.sum(axis=(0, 2, 3))
+
+    def backward(self, gy):
+        return _ChannelBroadcast(self.inputs[0].shape)(gy)
+
+
+class _ChannelBroadcast(Function):
+    """(C,) -> (N, C, H, W), adjoint of ``_ChannelSum``."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, b):
+        return xp_of(b).broadcast_to(b.reshape(1, -1, 1, 1), self.shape)
+
+    def backward(self, gy):
+        return _ChannelSum()(gy)
+
+
+# ----- differentiable convolution ops -----
+class Conv2d(Function):
+    """y = conv2d(x, w) (+ b); ``out_hw`` optionally caps the output size (used by gradients).
+
+    ``need`` says which inputs need a gradient (an input passed as a raw array cannot be
+    observed, so its gradient is skipped).
+    """
+
+    def __init__(self, geo, groups, out_hw=None, need=(True, True)):
+        self.geo = geo
+        self.groups = groups
+        self.out_hw = out_hw
+        self.need = need
+        self.cols = None
+
+    def forward(self, x, w, b=None):
+        oh, ow = self.out_hw if self.out_hw is not None else (None, None)
+        y, cols = _conv_array(x, w, self.geo, self.groups, oh, ow, b)
+        self.cols = cols  # reused by the weight gradient
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        geo, groups = self.geo, self.groups
+        gx = gw = None
+        if self.need[0]:
+            gx = ConvTranspose2d(geo, groups, x.shape[2:])(gy, w)
+        if self.need[1]:
+            gw = Conv2dGradW(w.shape[2:], geo, groups, self.cols)(x, gy)
+        self.cols = None  # used once; a second backward recomputes it
+        if len(self.inputs) == 3:
+            return gx, gw, _ChannelSum()(gy)
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, w) (+ b) with output spatial size ``out_hw``; w (C_in, C_out/groups, kh, kw)."""
+
+    def __init__(self, geo, groups, out_hw, need=(True, True)):
+        self.geo = geo
+        self.groups = groups
+        self.out_hw = tuple(out_hw)
+        self.need = need
+
+    def forward(self, x, w, b=None):
+        y = _conv_transpose_array(x, w, self.geo, self.groups, *self.out_hw)
+        if b is not None:
+            y = y + b.reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        geo, groups = self.geo, self.groups
+        gx = gw = None
+        if self.need[0]:
+            gx = Conv2d(geo, groups, x.shape[2:])(gy, w)
+        if self.need[1]:
+            gw = Conv2dGradW(w.shape[2:], geo, groups)(gy, x)
+        if len(self.inputs) == 3:
+            return gx, gw, _ChannelSum()(gy)
+        return gx, gw
+
+
+class Conv2dGradW(Function):
+    """gw = d<gy, conv2d(x, w)>/dw as a bilinear op of (x, gy); ``cols`` may hold im2col(x)."""
+
+    def __init__(self, ksize, geo, groups, cols=None):
+        self.ksize = tuple(ksize)
+        self.geo = geo
+        self.groups = groups
+        self.cols = cols
+
+    def forward(self, x, gy):
+        kh, kw = self.ksize
+        gw = _conv_grad_w_array(x, gy, kh, kw, self.geo, self.groups, self.cols)
+        self.cols = None
+        return gw
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(self.geo, self.groups, x.shape[2:])(gy, ggw)
+        ggy = Conv2d(self.geo, self.groups, gy.shape[2:])(x, ggw)
+        return gx, ggy
+
+
+class Im2col(Function):
+    """(N, C, H, W) -> (N, C, kh, kw, OH, OW) columns; backward: ``Col2im``."""
+
+    def __init__(self, ksize, geo):
+        self.ksize = ksize
+        self.geo = geo
+
+    def forward(self, x):
+        return im2col_array(x, *self.ksize, *self.geo)
+
+    def backward(self, gy):
+        h, w = self.inputs[0].shape[2:]
+        return Col2im((h, w), self.geo)(gy)
+
+
+class Col2im(Function):
+    """(N, C, kh, kw, OH, OW) -> (N, C, H, W), summing overlaps; backward: ``Im2col``."""
+
+    def __init__(self, hw, geo):
+        self.hw = tuple(hw)
+        self.geo = geo
+
+    def forward(self, cols):
+        return col2im_array(cols, *self.hw, *self.geo)
+
+    def backward(self, gy):
+        return Im2col(self.inputs[0].shape[2:4], self.geo)(gy)
+
+
+# ----- public functions -----
+def _geometry(op: str, stride: Any, padding: Any, dilation: Any) -> tuple:
+    sh, sw = _pair(stride, "stride", op)
+    ph, pw = _pair(padding, "padding", op)
+    dh, dw = _pair(dilation, "dilation", op)
+    if sh < 1 or sw < 1 or dh < 1 or dw < 1:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride {(sh, sw)}, dilation {(dh, dw)}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {(ph, pw)}")
+    return (sh, sw, ph, pw, dh, dw)
+
+
+def _check_window(op: str, x_shape: tuple, ksize: tuple, geo: tuple) -> tuple:
+    sh, sw, ph, pw, dh, dw = geo
+    h, w = x_shape[2], x_shape[3]
+    eh, ew = dh * (ksize[0] - 1) + 1, dw * (ksize[1] - 1) + 1
+    if eh > h + 2 * ph or ew > w + 2 * pw:
+        raise ValueError(f"{op}: kernel {tuple(ksize)} (dilated {(eh, ew)}) is larger than the padded input "
+                         f"{(h + 2 * ph, w + 2 * pw)} (input shape {tuple(x_shape)}, padding {(ph, pw)})")
+    return (conv_output_size(h, ksize[0], sh, ph, dh), conv_output_size(w, ksize[1], sw, pw, dw))
+
+
+def _check_conv_args(op: str, x: Variable, w: Variable, b: Any, groups: int, in_axis: int) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {w.shape}")
+    if not isinstance(groups, _int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if w.shape[0] % groups:
+        raise ValueError(f"{op}: weight shape {w.shape}: dim 0 is not divisible by groups={groups}")
+
+
+def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Variable:
+    """2-D convolution (cross-correlation, as in PyTorch), NCHW.
+
+    x: (N, C_in, H, W); w: (C_out, C_in/groups, kh, kw); b: (C_out,) or None.
+    Returns (N, C_out, OH, OW) with OH = (H + 2*ph - dh*(kh-1) - 1) // sh + 1.
+    Differentiable to any order in x, w and b.
+    """
+    need = (x.__class__ is Variable, w.__class__ is Variable)
+    x = as_variable(x)
+    w = as_variable(w)
+    geo = _geometry("conv2d", stride, padding, dilation)
+    _check_conv_args("conv2d", x, w, b, groups, 1)
+    if x.shape[1] != w.shape[1] * groups:
+        raise ValueError(f"conv2d: input shape {x.shape} has {x.shape[1]} channels but weight shape {w.shape} "
+                         f"with groups={groups} expects {w.shape[1] * groups}")
+    _check_window("conv2d", x.shape, w.shape[2:], geo)
+    f = Conv2d(geo, groups, None, need)
+    if b is None:
+        return f(x, w)
+    b = as_variable(b)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: bias shape {b.shape} does not match weight shape {w.shape} (expected ({w.shape[0]},))")
+    return f(x, w, b)
+
+
+def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Variable:
+    """Transposed 2-D convolution (the gradient of ``conv2d`` in its input), NCHW, PyTorch semantics.
+
+    x: (N, C_in, H, W); w: (C_in, C_out/groups, kh, kw); b: (C_out,) or None.
+    Returns (N, C_out, OH, OW) with OH = (H-1)*sh - 2*ph + dh*(kh-1) + oph + 1.
+    Differentiable to any order in x, w and b.
+    """
+    op = "conv_transpose2d"
+    need = (x.__class__ is Variable, w.__class__ is Variable)
+    x = as_variable(x)
+    w = as_variable(w)
+    geo = _geometry(op, stride, padding, dilation)
+    sh, sw, ph, pw, dh, dw = geo
+    oph, opw = _pair(output_padding, "output_padding", op)
+    _check_conv_args(op, x, w, b, groups, 0)
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"{op}: input shape {x.shape} has {x.shape[1]} channels but weight shape {w.shape} "
+                         f"expects {w.shape[0]}")
+    if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
+        raise ValueError(f"{op}: output_padding {(oph, opw)} must be smaller than stride {(sh, sw)} "
+                         f"or dilation {(dh, dw)}")
+    kh, kw = w.shape[2:]
+    oh = (x.shape[2] - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (x.shape[3] - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{op}: output size {(oh, ow)} is not positive (input shape {x.shape}, "
+                         f"weight shape {w.shape}, padding {(ph, pw)})")
+    f = ConvTranspose2d(geo, groups, (oh, ow), need)
+    if b is None:
+        return f(x, w)
+    b = as_variable(b)
+    c_out = w.shape[1] * groups
+    if b.shape != (c_out,):
+        raise ValueError(f"{op}: bias shape {b.shape} does not match weight shape {w.shape} (expected ({c_out},))")
+    return f(x, w, b)
+
+
+def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Variable:
+    """Sliding windows of x (N, C, H, W) as columns (N, C, kh, kw, OH, OW); differentiable (adjoint: col2im)."""
+    x = as_variable(x)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    ksize = _pair(kernel_size, "kernel_size", "im2col")
+    geo = _geometry("im2col", stride, padding, dilation)
+    _check_window("im2col", x.shape, ksize, geo)
+    return Im2col(ksize, geo)(x)
+
+
+def col2im(cols: Any, input_size: Sequence[int], stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1) -> Variable:
+    """Adjoint of ``im2col``: sum columns (N, C, kh, kw, OH, OW) back into an image (N, C, H, W)."""
+    cols = as_variable(cols)
+    if cols.ndim != 6:
+        raise ValueError(f"col2im: columns must be 6-D (N, C, kh, kw, OH, OW), got shape {cols.shape}")
+    h, w = _pair(input_size, "input_size", "col2im")
+    geo = _geometry("col2im", stride, padding, dilation)
+    kh, kw, oh, ow = cols.shape[2:]
+    expect = _check_window("col2im", (0, 0, h, w), (kh, kw), geo)
+    if (oh, ow) != expect:
+        raise ValueError(f"col2im: columns shape {cols.shape} has a {(oh, ow)} grid but input size {(h, w)} "
+                         f"gives {expect}")
+    return Col2im((h, w), geo)(cols)

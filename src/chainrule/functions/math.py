@@ -129,7 +129,9 @@ class TanhGrad(Function):
     """``gy * (1 - y**2)`` from the tanh output ``y``: one node for the whole backward."""
 
     def forward(self, y, gy):
-        return gy * (1 - y * y)
+        t = gy * y
+        t *= y
+        return gy - t
 
     def backward(self, g):
         y, gy = self.inputs
@@ -141,6 +143,8 @@ class Sigmoid(Function):
         # 1 / (1 + exp(-x)) = exp(-log(1 + exp(-x))): no overflow, full relative precision
         xp = xp_of(x)
         t = xp.logaddexp(0, -x)
+        if x.ndim == 0:
+            return xp.exp(-t)
         xp.negative(t, out=t)
         return xp.exp(t, out=t)
 
@@ -155,7 +159,10 @@ class SigmoidGrad(Function):
     """``gy * y * (1 - y)`` from the sigmoid output ``y``."""
 
     def forward(self, y, gy):
-        return gy * y * (1 - y)
+        t = 1 - y
+        t *= y
+        t *= gy
+        return t
 
     def backward(self, g):
         y, gy = self.inputs

@@ -1,2 +1,298 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""Pooling (NCHW): ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``.
+
+Kernels loop only over the ``kh * kw`` window positions, each step touching one strided
+slab of the whole batch (the same scheme as ``im2col`` in ``conv.py``). Gradients are written
+as adjoint pairs of Functions, so every order of derivative works:
+
+* max pooling: ``MaxPool2d`` -> ``_MaxPoolScatter`` (gradient to the argmax) <-> ``_MaxPoolGather``;
+  the argmax is a constant of the graph (max pooling is piecewise linear);
+* average pooling: ``AvgPool2d`` <-> ``_AvgPoolAdjoint`` (both linear);
+* adaptive average pooling: ``_Separable(Ah, Aw)`` (y = Ah @ x @ Aw^T), whose adjoint is
+  ``_Separable(Ah^T, Aw^T)``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import xp_of
+from ..core.function import Function
+from ..core.variable import Variable, as_variable
+from .conv import _pad, _pair, _slab, conv_output_size
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+
+
+def _positions(kh: int, kw: int, geo: tuple, oh: int, ow: int):
+    """Yield (k, rows, cols) for every window position k = i * kw + j."""
+    sh, sw, _, _, dh, dw = geo
+    for i in range(kh):
+        rows = _slab(i, dh, sh, oh)
+        for j in range(kw):
+            yield i * kw + j, rows, _slab(j, dw, sw, ow)
+
+
+def _padded_zeros(xp: Any, shape: tuple, geo: tuple, ksize: tuple, ohw: tuple, dtype: Any) -> Any:
+    n, c, h, w = shape
+    sh, sw, ph, pw, dh, dw = geo
+    hp = max(h + 2 * ph, (ksize[0] - 1) * dh + sh * (ohw[0] - 1) + 1)
+    wp = max(w + 2 * pw, (ksize[1] - 1) * dw + sw * (ohw[1] - 1) + 1)
+    return xp.zeros((n, c, hp, wp), dtype=dtype)
+
+
+def _crop(xp: Any, a: Any, shape: tuple, geo: tuple) -> Any:
+    h, w = shape[2], shape[3]
+    ph, pw = geo[2], geo[3]
+    if a.shape[2] == h and a.shape[3] == w:
+        return a
+    return xp.ascontiguousarray(a[:, :, ph:ph + h, pw:pw + w])
+
+
+def _disjoint(ksize: tuple, geo: tuple) -> bool:
+    """True when no two windows share an input pixel."""
+    sh, sw, _, _, dh, dw = geo
+    return sh >= dh * (ksize[0] - 1) + 1 and sw >= dw * (ksize[1] - 1) + 1
+
+
+# ----- max pooling -----
+class MaxPool2d(Function):
+    """y[n, c, p] = max over the window of p; remembers the (first) argmax position per output."""
+
+    def __init__(self, ksize, geo, ohw):
+        self.ksize = ksize
+        self.geo = geo
+        self.ohw = ohw
+        self.argmax = None
+
+    def forward(self, x):
+        xp = xp_of(x)
+        kh, kw = self.ksize
+        xpad = _pad(x, self.geo[2], self.geo[3], -np.inf)
+        y = idx = None
+        for k, rows, cols in _positions(kh, kw, self.geo, *self.ohw):
+            v = xpad[:, :, rows, cols]
+            if y is None:
+                y = v.copy()
+                idx = xp.zeros(y.shape, dtype=xp.uint8 if kh * kw < 256 else xp.int32)
+                continue
+            better = v > y  # strict: ties keep the first index, as PyTorch does
+            xp.copyto(idx, k, where=better)
+            xp.maximum(y, v, out=y)  # propagates NaN
+        self.argmax = idx
+        return y
+
+    def backward(self, gy):
+        return _MaxPoolScatter(self.argmax, self.ksize, self.geo, self.inputs[0].shape)(gy)
+
+
+class _MaxPoolScatter(Function):
+    """gy (N, C, OH, OW) -> gx (N, C, H, W): each gy value goes to its window's argmax."""
+
+    def __init__(self, argmax, ksize, geo, x_shape):
+        self.argmax = argmax
+        self.ksize = ksize
+        self.geo = geo
+        self.x_shape = x_shape
+
+    def forward(self, gy):
+        xp = xp_of(gy)
+        ohw = gy.shape[2:]
+        out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
+        idx = self.argmax
+        if _disjoint(self.ksize, self.geo):
+            for k, rows, cols in _positions(*self.ksize, self.geo, *ohw):
+                xp.copyto(out[:, :, rows, cols], gy, where=idx == k)
+        else:
+            for k, rows, cols in _positions(*self.ksize, self.geo, *ohw):
+                out[:, :, rows, cols] += gy * (idx == k)
+        return _crop(xp, out, self.x_shape, self.geo)
+
+    def backward(self, ggx):
+        return _MaxPoolGather(self.argmax, self.ksize, self.geo)(ggx)
+
+
+class _MaxPoolGather(Function):
+    """gx (N, C, H, W) -> (N, C, OH, OW): the value at each window's argmax (adjoint of the scatter)."""
+
+    def __init__(self, argmax, ksize, geo):
+        self.argmax = argmax
+        self.ksize = ksize
+        self.geo = geo
+
+    def forward(self, gx):
+        xp = xp_of(gx)
+        idx = self.argmax
+        out = xp.zeros(idx.shape, dtype=gx.dtype)
+        gpad = _pad(gx, self.geo[2], self.geo[3])
+        for k, rows, cols in _positions(*self.ksize, self.geo, *idx.shape[2:]):
+            xp.copyto(out, gpad[:, :, rows, cols], where=idx == k)
+        return out
+
+    def backward(self, gy):
+        return _MaxPoolScatter(self.argmax, self.ksize, self.geo, self.inputs[0].shape)(gy)
+
+
+# ----- average pooling -----
+def _window_counts(size: int, k: int, s: int, p: int, n: int) -> np.ndarray:
+    """How many non-padding input positions each of the ``n`` windows covers along one axis."""
+    start = np.arange(n) * s - p
+    return (np.minimum(start + k, size) - np.maximum(start, 0)).astype(np.float64)
+
+
+class AvgPool2d(Function):
+    """y = (sum over the window) * scale, scale a number or an (OH, OW) array."""
+
+    def __init__(self, ksize, geo, ohw, scale):
+        self.ksize = ksize
+        self.geo = geo
+        self.ohw = ohw
+        self.scale = scale
+
+    def forward(self, x):
+        xpad = _pad(x, self.geo[2], self.geo[3])
+        y = None
+        for k, rows, cols in _positions(*self.ksize, self.geo, *self.ohw):
+            v = xpad[:, :, rows, cols]
+            y = v.copy() if y is None else y.__iadd__(v)
+        y *= _as_scale(self.scale, x)
+        return y
+
+    def backward(self, gy):
+        return _AvgPoolAdjoint(self.ksize, self.geo, self.scale, self.inputs[0].shape)(gy)
+
+
+class _AvgPoolAdjoint(Function):
+    """gy (N, C, OH, OW) -> (N, C, H, W): spread gy * scale over each window."""
+
+    def __init__(self, ksize, geo, scale, x_shape):
+        self.ksize = ksize
+        self.geo = geo
+        self.scale = scale
+        self.x_shape = x_shape
+
+    def forward(self, gy):
+        xp = xp_of(gy)
+        ohw = gy.shape[2:]
+        g = gy * _as_scale(self.scale, gy)
+        out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
+        for _, rows, cols in _positions(*self.ksize, self.geo, *ohw):
+            out[:, :, rows, cols] += g
+        return _crop(xp, out, self.x_shape, self.geo)
+
+    def backward(self, ggx):
+        return AvgPool2d(self.ksize, self.geo, self.inputs[0].shape[2:], self.scale)(ggx)
+
+
+def _as_scale(scale: Any, like: Any) -> Any:
+    if isinstance(scale, float):
+        return scale
+    xp = xp_of(like)
+    return xp.asarray(scale, dtype=like.dtype)
+
+
+# ----- adaptive average pooling -----
+def _adaptive_matrix(size: int, out: int) -> np.ndarray:
+    """(out, size) averaging matrix: row i averages [floor(i*size/out), ceil((i+1)*size/out))."""
+    a = np.zeros((out, size))
+    for i in range(out):
+        lo = (i * size) // out
+        hi = -((-(i + 1) * size) // out)
+        a[i, lo:hi] = 1.0 / (hi - lo)
+    return a
+
+
+class _Separable(Function):
+    """y[n, c] = Ah @ x[n, c] @ Aw^T; linear, adjoint ``_Separable(Ah^T, Aw^T)``."""
+
+    def __init__(self, ah, aw):
+        self.ah = ah
+        self.aw = aw
+
+    def forward(self, x):
+        xp = xp_of(x)
+        ah = xp.asarray(self.ah, dtype=x.dtype)
+        awt = xp.asarray(self.aw.T, dtype=x.dtype)
+        n, c, h, w = x.shape
+        t = xp.matmul(x.reshape(n * c * h, w), awt).reshape(n * c, h, -1)  # (NC, H, OW)
+        return xp.matmul(ah, t).reshape(n, c, ah.shape[0], awt.shape[1])
+
+    def backward(self, gy):
+        return _Separable(self.ah.T, self.aw.T)(gy)
+
+
+# ----- public functions -----
+def _pool_geometry(op: str, x: Variable, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    kh, kw = _pair(kernel_size, "kernel_size", op)
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", op)
+    ph, pw = _pair(padding, "padding", op)
+    dh, dw = _pair(dilation, "dilation", op)
+    if min(kh, kw, sh, sw, dh, dw) < 1:
+        raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got kernel {(kh, kw)}, "
+                         f"stride {(sh, sw)}, dilation {(dh, dw)}")
+    if ph < 0 or pw < 0 or 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"{op}: padding {(ph, pw)} must be between 0 and half the kernel size {(kh, kw)}")
+    h, w = x.shape[2:]
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if eh > h + 2 * ph or ew > w + 2 * pw:
+        raise ValueError(f"{op}: kernel {(kh, kw)} (dilated {(eh, ew)}) is larger than the padded input "
+                         f"{(h + 2 * ph, w + 2 * pw)} (input shape {x.shape})")
+    geo = (sh, sw, ph, pw, dh, dw)
+    ohw = (conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw))
+    return (kh, kw), geo, ohw
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1) -> Variable:
+    """Max pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
+
+    Padding counts as -inf. The gradient goes to the first maximal element of each window
+    (as in PyTorch); differentiable to any order (the argmax is held constant).
+    """
+    x = as_variable(x)
+    ksize, geo, ohw = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
+    return MaxPool2d(ksize, geo, ohw)(x)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               count_include_pad: bool = True) -> Variable:
+    """Average pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
+
+    Padding counts as zeros; with ``count_include_pad=False`` each window is divided by the
+    number of real (non-padding) elements it covers. Linear, so differentiable to any order.
+    """
+    x = as_variable(x)
+    ksize, geo, ohw = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1)
+    if count_include_pad or not (geo[2] or geo[3]):
+        scale: Any = 1.0 / (ksize[0] * ksize[1])
+    else:
+        h, w = x.shape[2:]
+        ch = _window_counts(h, ksize[0], geo[0], geo[2], ohw[0])
+        cw = _window_counts(w, ksize[1], geo[1], geo[3], ohw[1])
+        scale = 1.0 / np.outer(ch, cw)
+    return AvgPool2d(ksize, geo, ohw, scale)(x)
+
+
+def adaptive_avg_pool2d(x: Any, output_size: Any) -> Variable:
+    """Average pooling of (N, C, H, W) to (N, C, OH, OW) with PyTorch's adaptive windows:
+    output row i averages input rows [floor(i*H/OH), ceil((i+1)*H/OH)). ``output_size`` is an
+    int, a pair, or a pair with ``None`` (keep that size). Linear, differentiable to any order.
+    """
+    x = as_variable(x)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: input must be 4-D (N, C, H, W), got shape {x.shape}")
+    h, w = x.shape[2:]
+    if output_size is None or isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    try:
+        oh, ow = output_size
+    except (TypeError, ValueError):
+        raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}") from None
+    oh = h if oh is None else int(oh)
+    ow = w if ow is None else int(ow)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output size {(oh, ow)} must be positive (input shape {x.shape})")
+    if (oh, ow) == (h, w):
+        return x
+    return _Separable(_adaptive_matrix(h, oh), _adaptive_matrix(w, ow))(x)

@@ -97,7 +97,8 @@ class ExpandReduced(Function):
         return g if self.scale is None else g * self.scale
 
 
-def _expand(gy: Variable, axes: tuple | None, shape: tuple, keepdims: bool, scale: float | None = None) -> Variable:
+def _expand(gy: Variable, axes: tuple | None, shape: tuple, keepdims: bool,
+            scale: float | None = None) -> Variable:
     if gy.shape == shape and scale is None:
         return gy
     return ExpandReduced(axes, shape, keepdims, scale)(gy)
@@ -143,7 +144,8 @@ class Var(Function):
         x = self.inputs[0]
         d = _count(x.shape, self.axis) - self.ddof
         centered = x - Mean(self.axis, True)(x)
-        return centered * ExpandReduced(self.axis, x.shape, self.keepdims, 2.0 / d if d > 0 else float("nan"))(gy)
+        scale = 2.0 / d if d > 0 else float("nan")
+        return centered * ExpandReduced(self.axis, x.shape, self.keepdims, scale)(gy)
 
 
 class _Extreme(Function):

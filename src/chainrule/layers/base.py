@@ -1,2 +1,296 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""``Layer`` and ``Parameter``: stateful building blocks that own learnable variables.
+
+Sub-layers and parameters are registered by attribute assignment::
+
+    class Affine(Layer):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(np.zeros((3, 2)))   # registered as "w"
+            self.inner = Linear(4)                  # its parameters appear as "inner.w", "inner.b"
+
+``named_params()`` lists ``(dotted_name, Parameter)`` in registration order, depth first.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, get_backend
+from ..core.config import get_config
+from ..core.variable import Variable
+
+__all__ = ["Parameter", "Layer"]
+
+
+class Parameter(Variable):
+    """A learnable leaf Variable owned by a Layer (what optimizers update)."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None):
+        super().__init__(data, name)
+
+    def __repr__(self) -> str:
+        body = super().__repr__()
+        return body if self.name else "parameter" + body[len("variable"):]
+
+    __str__ = __repr__
+
+
+class Layer:
+    """Base class of layers and models: callable, owns Parameters and sub-layers.
+
+    Subclasses implement ``forward(*xs)``. ``layer(x)`` calls ``forward``. Mode: ``training``
+    (set by ``train()``/``eval()``) is combined with ``chainrule.is_train()`` by layers whose
+    behaviour differs at inference (``Dropout``); see ``is_training()``.
+    """
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        if "_params" not in d:
+            d["_params"] = {}
+            d["_layers"] = {}
+            d["_buffers"] = {}
+            d["training"] = True
+
+    # ----- registration -----
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_params" not in d:
+            Layer.__init__(self)
+        if isinstance(value, Parameter):
+            d["_layers"].pop(name, None)
+            d["_params"][name] = value
+        elif isinstance(value, Layer):
+            d["_params"].pop(name, None)
+            d["_layers"][name] = value
+        elif name in d["_params"]:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a parameter; assign a Parameter or None, "
+                                f"got {type(value).__name__}")
+            d["_params"][name] = None
+        elif name in d["_layers"]:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a sub-layer; assign a Layer or None, "
+                                f"got {type(value).__name__}")
+            del d["_layers"][name]
+        elif name in d["_buffers"]:
+            d["_buffers"][name] = value
+        d[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for reg in ("_params", "_layers", "_buffers"):
+            d.get(reg, {}).pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_param(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (any string, e.g. ``"w"``); None reserves the slot
+        of a parameter created later (lazy initialisation keeps the order stable)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_param: expected a Parameter or None, got {type(param).__name__}")
+        if "_params" not in self.__dict__:
+            Layer.__init__(self)
+        self._layers.pop(name, None)
+        self._params[name] = param
+        if name.isidentifier() and not hasattr(type(self), name):
+            self.__dict__[name] = param
+
+    def add_layer(self, name: str, layer: "Layer") -> "Layer":
+        """Register sub-layer ``layer`` under ``name`` (any string, e.g. ``"linear[0]"``)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"add_layer: expected a Layer, got {type(layer).__name__}")
+        if "_params" not in self.__dict__:
+            Layer.__init__(self)
+        self._params.pop(name, None)
+        self._layers[name] = layer
+        if name.isidentifier() and not hasattr(type(self), name):
+            self.__dict__[name] = layer
+        return layer
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Register a non-learnable array (e.g. running statistics): saved by ``state_dict``,
+        moved by ``to``, never updated by optimizers."""
+        if "_params" not in self.__dict__:
+            Layer.__init__(self)
+        self._buffers[name] = value
+        self.__dict__[name] = value
+
+    # ----- calling -----
+    def __call__(self, *xs: Any, **kw: Any) -> Any:
+        return self.forward(*xs, **kw)
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    # ----- traversal -----
+    def named_layers(self, prefix: str = "") -> list:
+        """``(dotted_name, layer)`` for every sub-layer, depth first (self excluded)."""
+        out = []
+        for name, layer in self._layers.items():
+            out.append((prefix + name, layer))
+            out.extend(layer.named_layers(prefix + name + "."))
+        return out
+
+    def layers(self) -> list:
+        """Every sub-layer, depth first."""
+        return [layer for _, layer in self.named_layers()]
+
+    def named_params(self, prefix: str = "") -> list:
+        """``(dotted_name, Parameter)`` pairs in a stable order: own parameters in registration
+        order, then each sub-layer's with ``"name."`` prefixed (``lstm.x2f.w``). Parameters not
+        yet created (lazy initialisation) are skipped; a shared parameter appears once."""
+        out: list = []
+        self._collect(prefix, out, set())
+        return out
+
+    def _collect(self, prefix: str, out: list, seen: set) -> None:
+        for name, p in self._params.items():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                out.append((prefix + name, p))
+        for name, layer in self._layers.items():
+            layer._collect(prefix + name + ".", out, seen)
+
+    def params(self) -> list:
+        """Every Parameter, in the order of ``named_params()``."""
+        return [p for _, p in self.named_params()]
+
+    def named_buffers(self, prefix: str = "") -> list:
+        out = [(prefix + n, b) for n, b in self._buffers.items() if b is not None]
+        for name, layer in self._layers.items():
+            out.extend(layer.named_buffers(prefix + name + "."))
+        return out
+
+    def cleargrads(self) -> None:
+        """Forget the gradient of every parameter (call before each backward)."""
+        for _, p in self.named_params():
+            p.grad = None
+
+    zero_grad = cleargrads
+
+    def reset_state(self) -> None:
+        """Forget recurrent state in every sub-layer that keeps some."""
+        for layer in self._layers.values():
+            layer.reset_state()
+
+    # ----- modes -----
+    def train(self, mode: bool = True) -> "Layer":
+        """Set the ``training`` flag of this layer and every sub-layer; returns self."""
+        self.__dict__["training"] = bool(mode)
+        for layer in self._layers.values():
+            layer.train(mode)
+        return self
+
+    def eval(self) -> "Layer":
+        """``train(False)``: dropout off, normalisation uses running statistics."""
+        return self.train(False)
+
+    def is_training(self) -> bool:
+        """True when both this layer's ``training`` flag and ``chainrule.is_train()`` are set."""
+        return self.training and get_config().train
+
+    # ----- devices -----
+    def to(self, device: Any) -> "Layer":
+        """Move parameters (and their grads) and buffers to ``device`` in place; returns self."""
+        backend = get_backend(device)
+        for _, p in self.named_params():
+            p.data = backend.asarray(p.data)
+            if p.grad is not None:
+                p.grad = Variable(backend.asarray(p.grad.data))
+        for layer in [self, *self.layers()]:
+            for name, b in list(layer._buffers.items()):
+                if b is not None:
+                    layer.__dict__[name] = layer._buffers[name] = backend.asarray(b)
+        return self
+
+    # ----- state -----
+    def state_dict(self) -> dict:
+        """``{dotted_name: numpy array}`` for every parameter and buffer (host copies)."""
+        out = {}
+        for name, p in self.named_params():
+            out[name] = np.array(backend_of(p.data).to_numpy(p.data), copy=True)
+        for name, b in self.named_buffers():
+            out[name] = np.array(backend_of(b).to_numpy(b), copy=True)
+        return out
+
+    def _slots(self, prefix: str = "") -> list:
+        """``(dotted_name, owner, local_name, kind)`` for every parameter slot (created or
+        reserved for lazy init) and buffer."""
+        out = [(prefix + n, self, n, "param") for n in self._params]
+        out += [(prefix + n, self, n, "buffer") for n in self._buffers]
+        for name, layer in self._layers.items():
+            out.extend(layer._slots(prefix + name + "."))
+        return out
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays from ``state`` (as made by ``state_dict``) into the parameters.
+
+        Parameters keep their dtype and device; a parameter not yet created (lazy init) is
+        created from the array. Raises ``ValueError`` listing every missing, unexpected or
+        wrongly shaped name (missing/unexpected only when ``strict``); nothing is changed then.
+        """
+        slots = {}
+        for full, owner, local, kind in self._slots():
+            slots.setdefault(full, (owner, local, kind))
+        missing = []
+        mismatched = []
+        for full, (owner, local, kind) in slots.items():
+            if full not in state:
+                current = owner._params.get(local) if kind == "param" else owner._buffers.get(local)
+                if current is not None:
+                    missing.append(full)
+                continue
+            arr = state[full]
+            current = owner._params.get(local) if kind == "param" else owner._buffers.get(local)
+            cur_shape = None if current is None else tuple(current.shape)
+            new_shape = tuple(np.shape(arr))
+            if cur_shape is not None and cur_shape != new_shape:
+                mismatched.append(f"{full}: expected shape {cur_shape}, got {new_shape}")
+        unexpected = [k for k in state if k not in slots]
+        problems = list(mismatched)
+        if strict:
+            problems += [f"{k}: missing from the state" for k in missing]
+            problems += [f"{k}: unexpected in the state (no such parameter)" for k in unexpected]
+        if problems:
+            raise ValueError(f"load_state_dict: state does not match {type(self).__name__}:\n  "
+                             + "\n  ".join(problems))
+        device_of = self._device_hint()
+        for full, (owner, local, kind) in slots.items():
+            if full not in state:
+                continue
+            arr = state[full]
+            arr = arr.data if isinstance(arr, Variable) else arr
+            if kind == "param":
+                p = owner._params[local]
+                if p is None:
+                    owner.register_param(local, Parameter(device_of.asarray(np.array(backend_of(arr).to_numpy(arr)))))
+                else:
+                    p.data = backend_of(p.data).asarray(backend_of(arr).to_numpy(arr), dtype=p.dtype).copy()
+            else:
+                b = owner._buffers[local]
+                target = backend_of(b) if b is not None else device_of
+                dtype = getattr(b, "dtype", None)
+                new = target.asarray(backend_of(arr).to_numpy(arr), dtype=dtype).copy()
+                owner._buffers[local] = new
+                owner.__dict__[local] = new
+
+    def _device_hint(self) -> Any:
+        for _, p in self.named_params():
+            return backend_of(p.data)
+        return get_backend("cpu")
+
+    # ----- display -----
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._layers:
+            return head + ")"
+        lines = [head]
+        for name, layer in self._layers.items():
+            sub = repr(layer).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        return "\n".join(lines) + "\n)"

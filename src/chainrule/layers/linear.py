@@ -1,2 +1,77 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""``Linear``: the fully connected layer ``y = x @ w + b`` with lazy initialisation."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, get_backend
+from ..core.variable import Variable
+from ..functions.linalg import linear
+from ..random import get_rng
+from .base import Layer, Parameter
+
+__all__ = ["Linear"]
+
+
+def _check_size(name: str, v: Any, optional: bool = False) -> int | None:
+    if v is None and optional:
+        return None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v <= 0:
+        raise ValueError(f"Linear: {name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+class Linear(Layer):
+    """Fully connected layer: ``x`` (..., in) -> ``x @ w + b`` (..., out).
+
+    Parameters ``w`` (in, out), drawn as ``standard_normal((in, out)) / sqrt(in)`` from ``rng``,
+    and ``b`` (out,), zeros (absent with ``bias=False``). Without ``in_size`` they are created at
+    the first call from the input's last axis, dtype and device. Without ``dtype`` they take the
+    dtype of the first (floating) input; ``dtype=`` fixes it.
+    """
+
+    def __init__(self, out_size: int, in_size: int | None = None, bias: bool = True, dtype: Any = None,
+                 rng: Any = None):
+        super().__init__()
+        self.out_size = _check_size("out_size", out_size)
+        self.in_size = _check_size("in_size", in_size, optional=True)
+        self.bias = bool(bias)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.rng = get_rng(rng)
+        self.register_param("w", None)
+        self.register_param("b", None)
+        self._pending = True  # the first call may create (or retype) the parameters
+        if self.in_size is not None:
+            self._create(self.in_size, self.dtype or np.dtype(np.float64), get_backend("cpu"))
+
+    def _create(self, in_size: int, dtype: Any, backend: Any) -> None:
+        w = self.rng.standard_normal((in_size, self.out_size)) * (1.0 / math.sqrt(in_size))
+        self.in_size = in_size
+        self.w = Parameter(backend.asarray(w, dtype=dtype))
+        if self.bias:
+            self.b = Parameter(backend.xp.zeros(self.out_size, dtype=dtype))
+
+    def _first_call(self, x: Any) -> None:
+        data = x.data if isinstance(x, Variable) else np.asarray(x)
+        if data.ndim == 0:
+            raise ValueError("Linear: input must have shape (..., in_size), got a 0-d input")
+        dtype = self.dtype
+        if dtype is None:
+            dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
+        if self.w is None:
+            self._create(data.shape[-1], dtype, backend_of(data))
+        elif self.dtype is None and self.w.dtype != dtype:
+            for p in (self.w, self.b):
+                if p is not None:
+                    p.data = p.data.astype(dtype)
+        self._pending = False
+
+    def forward(self, x: Any) -> Variable:
+        if self._pending:
+            self._first_call(x)
+        return linear(x, self.w, self.b)
+
+    def extra_repr(self) -> str:
+        return f"out_size={self.out_size}, in_size={self.in_size}, bias={self.bias}"

@@ -1,2 +1,44 @@
-"""Placeholder: filled in by its own change."""
-__all__: list = []
+"""``MLP``: a stack of Linear layers with an activation between them."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import functions as F
+from ..core.variable import Variable
+from ..layers.linear import Linear
+from ..random import get_rng
+from .base import Model
+
+__all__ = ["MLP"]
+
+
+class MLP(Model):
+    """Multi-layer perceptron: ``Linear(out_sizes[0])``, activation, ..., ``Linear(out_sizes[-1])``.
+
+    ``x`` (N, in) -> (N, out_sizes[-1]); no activation after the last layer. The layers are
+    named ``linear[0]``, ``linear[1]``, ... (parameters ``linear[0].w``, ``linear[0].b``) and
+    initialised lazily from the first input, drawing their weights in order from one ``rng``.
+    ``activation`` defaults to ``F.sigmoid``.
+    """
+
+    def __init__(self, out_sizes: Sequence[int], activation: Callable | None = None, rng: Any = None,
+                 dtype: Any = None):
+        super().__init__()
+        if isinstance(out_sizes, (int, np.integer)) or len(out_sizes) == 0:
+            raise ValueError(f"MLP: out_sizes must be a non-empty sequence of sizes, got {out_sizes!r}")
+        self.activation = F.sigmoid if activation is None else activation
+        rng = get_rng(rng)
+        self._linears = [self.add_layer(f"linear[{i}]", Linear(n, dtype=dtype, rng=rng))
+                         for i, n in enumerate(out_sizes)]
+
+    def forward(self, x: Any) -> Variable:
+        act = self.activation
+        layers = self._linears
+        for layer in layers[:-1]:
+            x = act(layer(x))
+        return layers[-1](x)
+
+    def extra_repr(self) -> str:
+        return f"activation={getattr(self.activation, '__name__', self.activation)}"

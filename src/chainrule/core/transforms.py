@@ -1,0 +1,325 @@
+"""Functional transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp``.
+
+Each takes a function of Variables (or of arrays and numbers) and returns derivatives:
+
+* given arrays/numbers, results are arrays (the graph is built internally and dropped);
+* given Variables, results are Variables, differentiable again (``create_graph`` is on), so
+  the transforms compose: ``grad(grad(f))``, ``jacobian(grad(f))``, ``grad(f)`` inside a loss.
+
+A transform called inside another transform's function always returns Variables, so closures
+over an outer variable differentiate correctly. As in ``torch.func``, the function is run with
+gradient recording on even inside ``no_grad()``.
+"""
+from __future__ import annotations
+
+import contextvars
+import functools
+from typing import Any, Callable, Sequence
+
+from ..backend import backend_of, xp_of
+from .autodiff import gradients
+from .config import _Switch, is_grad_enabled
+from .function import Function
+from .variable import Variable, as_variable
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+
+# How many transforms are currently running a user function (nested transforms keep Variables).
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("chainrule_transform_depth", default=0)
+
+
+class _Tracing:
+    """Run the user function with recording on, one transform level deeper."""
+
+    __slots__ = ("_switch", "_token")
+
+    def __enter__(self) -> None:
+        self._token = _depth.set(_depth.get() + 1)
+        self._switch = _Switch(enable_backprop=True)
+        self._switch.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._switch.__exit__(*exc)
+        _depth.reset(self._token)
+
+
+# ----- helpers -----
+def _argnums(argnums: Any, who: str) -> tuple:
+    """(single, tuple_of_ints) from an int or a sequence of ints."""
+    if isinstance(argnums, int):
+        return True, (argnums,)
+    try:
+        nums = tuple(argnums)
+    except TypeError:
+        raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}") from None
+    if not nums or not all(isinstance(n, int) for n in nums):
+        raise TypeError(f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    return False, nums
+
+
+def _lift(x: Any) -> Variable:
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def _lift_args(args: tuple, nums: tuple, who: str) -> tuple:
+    """Replace the differentiated positional args by Variables; returns (args, variables, keep)."""
+    n = len(args)
+    args = list(args)
+    xs = []
+    keep = _depth.get() > 0
+    for i in nums:
+        if not -n <= i < n:
+            raise ValueError(f"{who}: argnums {i} is out of range for {n} positional argument(s)")
+        a = args[i]
+        if isinstance(a, Variable):
+            keep = True
+        else:
+            a = args[i] = Variable(a)
+        xs.append(a)
+    return args, xs, keep
+
+
+def _like(value: Any, ref: Variable, who: str, what: str) -> Variable:
+    """``value`` as a Variable on ref's device and in ref's dtype, with ref's shape."""
+    if not isinstance(value, Variable):
+        value = Variable._new(backend_of(ref.data).asarray(value, dtype=ref.data.dtype))
+    if value.shape != ref.shape:
+        raise ValueError(f"{who}: {what} has shape {value.shape}, expected {ref.shape}")
+    return value
+
+
+def _scalar(out: Any, who: str) -> Variable:
+    if isinstance(out, (tuple, list)):
+        raise TypeError(f"{who}: f must return a scalar Variable, got a {type(out).__name__} "
+                        f"(use has_aux=True to return (value, aux))")
+    out = as_variable(out)
+    if out.size != 1:
+        raise ValueError(f"{who}: f must return a scalar (one element), got shape {out.shape}; "
+                         f"use jacobian or vjp for non-scalar outputs")
+    return out
+
+
+def _split_aux(out: Any, who: str) -> tuple:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{who}: with has_aux=True, f must return a pair (value, aux)")
+    return out[0], out[1]
+
+
+def _outputs(out: Any) -> tuple:
+    """(is_multi, list of Variables) from f's result."""
+    if isinstance(out, (tuple, list)):
+        return True, [as_variable(o) for o in out]
+    return False, [as_variable(out)]
+
+
+def _finish(vs: Sequence[Variable], keep: bool) -> list:
+    return list(vs) if keep else [v.data for v in vs]
+
+
+def _pack(items: list, multi: bool) -> Any:
+    return tuple(items) if multi else items[0]
+
+
+def _as_primals(primals: Any, who: str) -> tuple:
+    if isinstance(primals, (tuple, list)):
+        return True, list(primals)
+    return False, [primals]
+
+
+# ----- grad / value_and_grad -----
+def _grad_impl(f: Callable, argnums: Any, has_aux: bool, who: str, with_value: bool) -> Callable:
+    single, nums = _argnums(argnums, who)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        args, xs, keep = _lift_args(args, nums, who)
+        create = keep and is_grad_enabled()
+        with _Tracing():
+            out = f(*args, **kwargs)
+        aux = None
+        if has_aux:
+            out, aux = _split_aux(out, who)
+        out = _scalar(out, who)
+        gs = _finish(gradients([out], xs, create_graph=create), keep)
+        g = gs[0] if single else tuple(gs)
+        if not with_value:
+            return (g, aux) if has_aux else g
+        value = out if keep else out.data
+        return ((value, aux), g) if has_aux else (value, g)
+
+    return wrapped
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The gradient function of scalar-valued ``f`` with respect to positional arg(s) ``argnums``.
+
+    ``grad(f)(x)`` has x's shape; with a tuple ``argnums`` a tuple of gradients is returned.
+    With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
+    """
+    return _grad_impl(f, argnums, has_aux, "grad", with_value=False)
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """Like ``grad`` but returns ``(value, grad)`` (``((value, aux), grad)`` with has_aux)."""
+    return _grad_impl(f, argnums, has_aux, "value_and_grad", with_value=True)
+
+
+# ----- vjp / jvp -----
+def vjp(f: Callable, *primals: Any) -> tuple:
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns a tuple with one
+    ``cotangent @ J_i`` per primal (shape of that primal).
+
+    The cotangent has the structure of ``f``'s output (a tuple for tuple outputs). ``vjp_fn``
+    may be called any number of times.
+    """
+    xs = [_lift(p) for p in primals]
+    keep = _depth.get() > 0 or any(isinstance(p, Variable) for p in primals)
+    with _Tracing():
+        out = f(*xs)
+    multi, outs = _outputs(out)
+
+    def vjp_fn(cotangents: Any) -> tuple:
+        cts = list(cotangents) if multi else [cotangents]
+        if len(cts) != len(outs):
+            raise ValueError(f"vjp: f has {len(outs)} outputs but {len(cts)} cotangents were given")
+        k = keep or any(isinstance(c, Variable) for c in cts)
+        cts = [_like(c, o, "vjp", f"cotangent {i}") for i, (c, o) in enumerate(zip(cts, outs))]
+        gs = gradients(outs, xs, grad_outputs=cts, create_graph=k and is_grad_enabled())
+        return tuple(_finish(gs, k))
+
+    return _pack(_finish(outs, keep), multi), vjp_fn
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+    """``(f(*primals), J @ tangents)``: the forward-mode directional derivative.
+
+    ``primals`` and ``tangents`` are tuples of the same length and shapes; the tangent output
+    has the structure of ``f``'s output. Computed as the derivative of a vjp with respect to
+    its (linear) cotangent, i.e. two reverse passes.
+    """
+    _, ps = _as_primals(primals, "jvp")
+    _, ts = _as_primals(tangents, "jvp")
+    if len(ps) != len(ts):
+        raise ValueError(f"jvp: {len(ps)} primals but {len(ts)} tangents")
+    xs = [_lift(p) for p in ps]
+    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
+            or any(isinstance(t, Variable) for t in ts))
+    create = keep and is_grad_enabled()
+    ts = [_like(t, x, "jvp", f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    with _Tracing():
+        out = f(*xs)
+        multi, outs = _outputs(out)
+        # u -> J^T u is linear in u; its derivative along the tangents is J t.
+        us = [Variable._new(xp_of(o.data).zeros_like(o.data)) for o in outs]
+        vs = gradients(outs, xs, grad_outputs=us, create_graph=True)
+    tangent_out = gradients(vs, us, grad_outputs=ts, create_graph=create)
+    return _pack(_finish(outs, keep), multi), _pack(_finish(tangent_out, keep), multi)
+
+
+# ----- jacobian / hessian / hvp -----
+class _StackRows(Function):
+    """Stack same-shape rows and reshape to ``shape`` (assembles a Jacobian; differentiable)."""
+
+    def __init__(self, shape: tuple):
+        self.shape = shape
+
+    def forward(self, *rows: Any) -> Any:
+        return xp_of(rows[0]).stack(rows).reshape(self.shape)
+
+    def backward(self, gy: Variable) -> Any:
+        return _SplitRows(len(self.inputs), self.inputs[0].shape)(gy)
+
+
+class _SplitRows(Function):
+    """Inverse of ``_StackRows``: ``n`` rows of ``row_shape`` from an array of n * row elements."""
+
+    def __init__(self, n: int, row_shape: tuple):
+        self.n = n
+        self.row_shape = row_shape
+
+    def forward(self, y: Any) -> tuple:
+        flat = y.reshape((self.n,) + self.row_shape)
+        return tuple(flat[i] for i in range(self.n))
+
+    def backward(self, *gys: Any) -> Any:
+        y = self.inputs[0].data
+        xp = xp_of(y)
+        rows = [g if g is not None else Variable._new(xp.zeros(self.row_shape, dtype=y.dtype)) for g in gys]
+        return _StackRows(y.shape)(*rows)
+
+
+def _jacobian_of(o: Variable, xs: list, keep: bool, create: bool) -> list:
+    """Reverse-mode Jacobian of ``o`` w.r.t. each x: one backward pass per element of ``o``."""
+    xp = xp_of(o.data)
+    n = o.size
+    rows: list = [[] for _ in xs]
+    for i in range(n):
+        seed = xp.zeros(n, dtype=o.data.dtype)
+        seed[i] = 1
+        gs = gradients([o], xs, grad_outputs=[Variable._new(seed.reshape(o.shape))], create_graph=create)
+        for k, g in enumerate(gs):
+            rows[k].append(g)
+    jacs = []
+    for x, r in zip(xs, rows):
+        shape = o.shape + x.shape
+        if n == 0:
+            j = xp.zeros(shape, dtype=x.data.dtype)
+            jacs.append(Variable._new(j) if keep else j)
+        elif keep:
+            jacs.append(_StackRows(shape)(*r))
+        else:
+            jacs.append(xp.stack([g.data for g in r]).reshape(shape))
+    return jacs
+
+
+def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Jacobian function of ``f`` (reverse mode, one backward pass per output element).
+
+    For output shape ``O`` and input shape ``I`` the Jacobian has shape ``O + I``. A tuple
+    ``argnums`` gives a tuple over inputs; a tuple-valued ``f`` gives a tuple over outputs
+    (of Jacobians, or of tuples over inputs).
+    """
+    single, nums = _argnums(argnums, "jacobian")
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        args, xs, keep = _lift_args(args, nums, "jacobian")
+        create = keep and is_grad_enabled()
+        with _Tracing():
+            out = f(*args, **kwargs)
+        multi, outs = _outputs(out)
+        per_out = []
+        for o in outs:
+            jacs = _jacobian_of(o, xs, keep, create)
+            per_out.append(jacs[0] if single else tuple(jacs))
+        return _pack(per_out, multi)
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Hessian function of scalar ``f``: ``jacobian(grad(f))``, shape ``I + I``.
+
+    With a tuple ``argnums`` the result is a nested tuple ``H[i][j]`` of shape ``I_i + I_j``.
+    """
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
+    """``(f(*primals), H @ tangents)`` for scalar ``f``, by reverse-over-reverse (two passes,
+    no Hessian is formed). The product has the structure of ``primals`` (tuple or single)."""
+    multi, ps = _as_primals(primals, "hvp")
+    _, ts = _as_primals(tangents, "hvp")
+    if len(ps) != len(ts):
+        raise ValueError(f"hvp: {len(ps)} primals but {len(ts)} tangents")
+    xs = [_lift(p) for p in ps]
+    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
+            or any(isinstance(t, Variable) for t in ts))
+    create = keep and is_grad_enabled()
+    ts = [_like(t, x, "hvp", f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    with _Tracing():
+        out = _scalar(f(*xs), "hvp")
+        gs = gradients([out], xs, create_graph=True)
+    hv = gradients(gs, xs, grad_outputs=ts, create_graph=create)
+    value = out if keep else out.data
+    return value, _pack(_finish(hv, keep), multi)

@@ -1,0 +1,155 @@
+"""matmul (2-D, batched with broadcast batch axes, 1-D), linear, dot, outer."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functions as F
+from chainrule.testing import gradcheck, gradgradcheck
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def check(f, *arrays):
+    assert gradcheck(f, *arrays)
+    assert gradgradcheck(f, *arrays)
+
+
+def torch_compare(f_cr, f_torch, *arrays):
+    """Values and vector-Jacobian products of ``f_cr`` against ``f_torch`` (PyTorch)."""
+    torch = pytest.importorskip("torch")
+    xs = [cr.Variable(a.copy()) for a in arrays]
+    y = f_cr(*xs)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    yt = f_torch(*ts)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = np.random.default_rng(1).standard_normal(y.shape)
+    gs = cr.gradients([y], xs, grad_outputs=[cr.Variable(w)])
+    gts = torch.autograd.grad([yt], ts, grad_outputs=[torch.tensor(w)])
+    for g, gt in zip(gs, gts):
+        assert g.shape == tuple(gt.shape)
+        np.testing.assert_allclose(g.data, gt.numpy(), rtol=1e-10, atol=1e-12)
+
+
+SHAPES = [
+    ((2, 3), (3, 4)),            # matrix @ matrix
+    ((3,), (3,)),                # vector . vector -> scalar
+    ((3,), (3, 2)),              # vector @ matrix
+    ((2, 3), (3,)),              # matrix @ vector
+    ((3,), (2, 3, 4)),           # vector @ stack
+    ((2, 2, 3), (3,)),           # stack @ vector
+    ((2, 3, 4), (4, 2)),         # stack @ matrix (shared right operand)
+    ((3, 4), (2, 4, 2)),         # matrix @ stack (shared left operand)
+    ((2, 1, 3, 4), (3, 4, 2)),   # broadcast batch axes on both sides
+    ((1, 2, 3), (2, 1, 3, 2)),   # batch axes of different rank
+]
+
+
+@pytest.mark.parametrize("sa,sb", SHAPES)
+def test_matmul(sa, sb):
+    a, b = rand(*sa, seed=1), rand(*sb, seed=2)
+    y = F.matmul(cr.Variable(a), cr.Variable(b))
+    assert y.shape == np.matmul(a, b).shape
+    np.testing.assert_allclose(y.data, np.matmul(a, b), rtol=1e-12, atol=1e-12)
+    check(F.matmul, a, b)
+
+
+@pytest.mark.parametrize("sa,sb", SHAPES)
+def test_matmul_torch(sa, sb):
+    torch = pytest.importorskip("torch")
+    torch_compare(F.matmul, torch.matmul, rand(*sa, seed=1), rand(*sb, seed=2))
+
+
+def test_matmul_operators_and_arrays():
+    a, b = rand(2, 3), rand(3, 2)
+    x = cr.Variable(a)
+    np.testing.assert_allclose((x @ b).data, a @ b)
+    np.testing.assert_allclose((b @ x).data, b @ a)
+    y = x @ cr.Variable(b)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, np.ones((2, 2)) @ b.T)
+
+
+def test_matmul_non_contiguous_stack():
+    a = rand(4, 3, 2)
+    b = rand(2, 5)
+    at = cr.Variable(a).transpose(1, 0, 2)  # (3, 4, 2), a view that is not C-contiguous
+    assert not at.data.flags.c_contiguous
+    np.testing.assert_allclose(F.matmul(at, cr.Variable(b)).data, a.transpose(1, 0, 2) @ b, rtol=1e-12)
+    check(lambda x, y: F.matmul(F.transpose(x, (1, 0, 2)), y), a, b)
+
+
+def test_matmul_float32():
+    a, b = rand(2, 3, 4).astype(np.float32), rand(4, 2).astype(np.float32)
+    x = cr.Variable(a)
+    y = F.matmul(x, cr.Variable(b))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, a @ b, rtol=1e-5)
+    F.sum_to(y, ()).backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_matmul_errors():
+    with pytest.raises(ValueError, match=r"^matmul: shapes \(2, 3\) and \(4, 5\) are not aligned$"):
+        F.matmul(cr.Variable(rand(2, 3)), cr.Variable(rand(4, 5)))
+    with pytest.raises(ValueError, match=r"matmul: shapes \(3,\) and \(2,\) are not aligned"):
+        F.matmul(cr.Variable(rand(3)), cr.Variable(rand(2)))
+    with pytest.raises(ValueError, match=r"matmul: batch dimensions of shapes \(2, 2, 3\) and \(3, 3, 5\)"):
+        F.matmul(cr.Variable(rand(2, 2, 3)), cr.Variable(rand(3, 3, 5)))
+    with pytest.raises(ValueError, match="matmul.*at least 1 dimension"):
+        F.matmul(cr.Variable(np.array(2.0)), cr.Variable(rand(3)))
+
+
+def test_matmul_third_order():
+    # d^3/dx^3 of sum((x @ x) @ x) for a 1x1 matrix is 6
+    x = cr.Variable(np.array([[1.5]]))
+    y = F.sum_to(F.matmul(F.matmul(x, x), x), ())
+    g, = cr.gradients(y, [x], create_graph=True)
+    gg, = cr.gradients(g, [x], create_graph=True)
+    ggg, = cr.gradients(gg, [x])
+    np.testing.assert_allclose([g.item(), gg.item(), ggg.item()], [3 * 1.5 ** 2, 6 * 1.5, 6.0])
+
+
+# ----- linear -----
+@pytest.mark.parametrize("xshape,bias", [((4, 3), True), ((4, 3), False), ((2, 4, 3), True), ((3,), True)])
+def test_linear(xshape, bias):
+    x, W, b = rand(*xshape, seed=1), rand(3, 2, seed=2), rand(2, seed=3)
+    args = (x, W, b) if bias else (x, W)
+    ref = x @ W + (b if bias else 0)
+    np.testing.assert_allclose(F.linear(*[cr.Variable(a) for a in args]).data, ref, rtol=1e-12)
+    check(F.linear, *args)
+    torch = pytest.importorskip("torch")
+    if bias:
+        torch_compare(F.linear, lambda x, W, b: x @ W + b, *args)
+    else:
+        torch_compare(F.linear, lambda x, W: x @ W, *args)
+
+
+def test_linear_float32_keeps_dtype():
+    x = cr.Variable(rand(4, 3).astype(np.float32))
+    W = cr.Variable(rand(3, 2).astype(np.float32))
+    b = cr.Variable(rand(2).astype(np.float32))
+    y = F.linear(x, W, b)
+    assert y.dtype == np.float32
+    F.sum_to(y, ()).backward()
+    assert W.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    np.testing.assert_allclose(b.grad.data, [4.0, 4.0])
+
+
+def test_linear_errors():
+    with pytest.raises(ValueError, match=r"linear: shapes \(4, 3\) and \(2, 5\) are not aligned"):
+        F.linear(cr.Variable(rand(4, 3)), cr.Variable(rand(2, 5)))
+    with pytest.raises(ValueError, match="linear"):
+        F.linear(cr.Variable(rand(4, 3)), cr.Variable(rand(3)))
+
+
+# ----- dot / outer -----
+def test_dot_outer():
+    a, b = rand(3, seed=1), rand(3, seed=2)
+    np.testing.assert_allclose(F.dot(cr.Variable(a), cr.Variable(b)).data, np.dot(a, b))
+    np.testing.assert_allclose(F.outer(cr.Variable(a), cr.Variable(rand(4))).data, np.outer(a, rand(4)))
+    check(F.dot, a, b)
+    check(F.outer, a, rand(4))
+    with pytest.raises(ValueError, match="dot"):
+        F.dot(cr.Variable(rand(2, 2, 2)), cr.Variable(rand(2)))
