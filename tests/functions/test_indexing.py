@@ -165,7 +165,7 @@ def test_where(cshape, xshape, yshape):
 
 def test_where_numbers_and_variable_condition():
     a = rand(3, 4)
-    cond = cr.Variable(a) > 0
+    cond = cr.Variable(a > 0)  # a boolean Variable, as comparisons return
     np.testing.assert_array_equal(F.where(cond, cr.Variable(a), 0.0).data, np.where(a > 0, a, 0.0))
     np.testing.assert_array_equal(F.where(cond, 2.0, cr.Variable(a)).data, np.where(a > 0, 2.0, a))
     check(lambda x: F.where(a > 0, x, -1.0), a)

@@ -17,6 +17,8 @@ from .autodiff import gradients
 from .config import _state, no_grad
 from .variable import Variable
 
+__all__ = ["GradientTape"]
+
 
 class _RecordingState:
     """Returned by ``stop_recording``/``start_recording``: the change is immediate, and leaving

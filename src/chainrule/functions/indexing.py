@@ -41,7 +41,10 @@ def _prepare_index(index: Any, like: Any) -> tuple:
     masks select each element at most once, so their gradient is a plain assignment.
     """
     if index.__class__ is _tuple:
-        if all(i.__class__ in _basic_types for i in index):
+        for i in index:
+            if i.__class__ not in _basic_types:
+                break
+        else:
             return index, False
         index = _tuple(_index_array(i, like) for i in index)
         scatter = any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" and i.ndim > 0

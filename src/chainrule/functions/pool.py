@@ -69,15 +69,19 @@ class MaxPool2d(Function):
         xp = xp_of(x)
         kh, kw = self.ksize
         xpad = _pad(x, self.geo[2], self.geo[3], -np.inf)
-        y = idx = None
+        y = idx = step = None
         for k, rows, cols in _positions(kh, kw, self.geo, *self.ohw):
             v = xpad[:, :, rows, cols]
             if y is None:
                 y = v.copy()
                 idx = xp.zeros(y.shape, dtype=xp.uint8 if kh * kw < 256 else xp.int32)
+                step = xp.empty_like(idx)
                 continue
             better = v > y  # strict: ties keep the first index, as PyTorch does
-            xp.copyto(idx, k, where=better)
+            # idx = where(better, k, idx) in plain arithmetic (masked writes are slow): k > idx
+            xp.subtract(k, idx, out=step)
+            step *= better
+            idx += step
             xp.maximum(y, v, out=y)  # propagates NaN
         self.argmax = idx
         return y
@@ -98,13 +102,18 @@ class _MaxPoolScatter(Function):
     def forward(self, gy):
         xp = xp_of(gy)
         ohw = gy.shape[2:]
-        out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
         idx = self.argmax
-        if _disjoint(self.ksize, self.geo):
-            for k, rows, cols in _positions(*self.ksize, self.geo, *ohw):
-                xp.copyto(out[:, :, rows, cols], gy, where=idx == k)
+        kh, kw = self.ksize
+        n, c, h, w = self.x_shape
+        if _disjoint(self.ksize, self.geo) and (ohw[0] * kh, ohw[1] * kw) == (h, w) and self.geo[4:] == (1, 1):
+            out = xp.empty(self.x_shape, dtype=gy.dtype)  # the windows tile the input exactly
         else:
-            for k, rows, cols in _positions(*self.ksize, self.geo, *ohw):
+            out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
+        if _disjoint(self.ksize, self.geo):
+            for k, rows, cols in _positions(kh, kw, self.geo, *ohw):
+                xp.multiply(gy, idx == k, out=out[:, :, rows, cols])
+        else:
+            for k, rows, cols in _positions(kh, kw, self.geo, *ohw):
                 out[:, :, rows, cols] += gy * (idx == k)
         return _crop(xp, out, self.x_shape, self.geo)
 

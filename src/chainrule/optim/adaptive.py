@@ -46,9 +46,19 @@ class Adam(Optimizer):
     def _moments(self, g: Any, st: list) -> Any:
         """Update m and v in place; return the Adam step ``lr_t * m / (sqrt(v) + eps)``."""
         m, v = st[1], st[2]
-        m += (1.0 - self.beta1) * (g - m)
-        v += (1.0 - self.beta2) * (g * g - v)
-        return self._lr_t * m / (xp_of(v).sqrt(v) + self.eps)
+        xp = xp_of(v)
+        a = g - m                      # m += (1 - beta1) * (g - m)
+        a *= 1.0 - self.beta1
+        m += a
+        b = g * g                      # v += (1 - beta2) * (g*g - v)
+        b -= v
+        b *= 1.0 - self.beta2
+        v += b
+        den = xp.sqrt(v, out=b)        # lr_t * m / (sqrt(v) + eps), in the two scratch arrays
+        den += self.eps
+        step = xp.multiply(m, self._lr_t, out=a)
+        step /= den
+        return step
 
     def _update(self, p: Any, g: Any, st: list) -> None:
         p.data -= self._moments(g, st)
@@ -85,7 +95,11 @@ class AdaGrad(Optimizer):
     def _update(self, p: Any, g: Any, st: list) -> None:
         h = st[1]
         h += g * g
-        p.data -= self.lr * g / (xp_of(h).sqrt(h) + self.eps)
+        den = xp_of(h).sqrt(h)
+        den += self.eps
+        step = self.lr * g
+        step /= den
+        p.data -= step
 
 
 class RMSprop(Optimizer):
@@ -103,4 +117,8 @@ class RMSprop(Optimizer):
         v = st[1]
         v *= self.alpha
         v += (1.0 - self.alpha) * (g * g)
-        p.data -= self.lr * g / (xp_of(v).sqrt(v) + self.eps)
+        den = xp_of(v).sqrt(v)
+        den += self.eps
+        step = self.lr * g
+        step /= den
+        p.data -= step
