@@ -105,7 +105,7 @@ class _MaxPoolScatter(Function):
         idx = self.argmax
         kh, kw = self.ksize
         n, c, h, w = self.x_shape
-        if _disjoint(self.ksize, self.geo) and (ohw[0] * kh, ohw[1] * kw) == (h, w) and self.geo[4:] == (1, 1):
+        if self.geo[2:] == (0, 0, 1, 1) and (ohw[0] * kh, ohw[1] * kw) == (h, w) and _disjoint(self.ksize, self.geo):
             out = xp.empty(self.x_shape, dtype=gy.dtype)  # the windows tile the input exactly
         else:
             out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
