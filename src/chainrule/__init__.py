@@ -8,10 +8,12 @@
     y.backward()
     x.grad  # variable(3.297442541400256)
 """
-from .core import (Function, Variable, as_array, as_variable, backward, enable_grad, full, get_config,
-                   gradients, is_grad_enabled, is_train, no_grad, ones, ones_like, rand, randn,
-                   test_mode, train_mode, variable, zeros, zeros_like)
-from . import functions
-from .backend import available_devices, get_backend
+from .core import (Function, GradientTape, Variable, as_array, as_variable, backward, enable_grad, full,
+                   get_config, grad, gradients, hessian, hvp, is_grad_enabled, is_train, jacobian, jvp,
+                   no_grad, ones, ones_like, rand, randn, test_mode, train_mode, value_and_grad, variable, vjp,
+                   zeros, zeros_like)
+from .backend import DeviceUnavailableError, available_devices, get_backend
+from . import functions, layers, models, optim, data, random  # noqa: E402  (after the core they build on)
+from .io import load, save
 
 __version__ = "0.1.0"

@@ -313,3 +313,28 @@ def test_state_mismatch_raises_value_error():
         late.update(Model(too_few))
     with pytest.raises(ValueError, match="Adam"):
         optim.Momentum().load_state_dict(run(optim.Adam, {}, steps=1)[1].state_dict())
+
+
+def test_seed_001_mlp_example_loss_sequence():
+    """The reference's MLP example (seed 001) with SGD(0.2) prints exactly its loss sequence."""
+    import chainrule as cr
+    import chainrule.functions as F
+    try:
+        from chainrule import models, random
+        random.const, models.MLP, F.relu, F.mean_squared_error  # noqa: B018
+    except (ImportError, AttributeError):
+        pytest.skip("layers/models/random not available yet")
+    s = random.const()
+    m = models.MLP([10, 1], activation=F.relu, rng=s)
+    opt = optim.SGD(lr=0.2)
+    x, t = cr.rand((100, 1), rng=s), cr.rand((100, 1), rng=s)
+    seen = []
+    for i in range(100):
+        loss = F.mean_squared_error(m(x), t)
+        m.cleargrads()
+        loss.backward()
+        opt.update(m)
+        if i % 10 == 0:
+            seen.append(f"{loss.at():.8f}")
+    assert seen == ["0.17547970", "0.07741569", "0.07284688", "0.07090371", "0.07005858",
+                    "0.06968885", "0.06952675", "0.06945531", "0.06942337", "0.06940859"]

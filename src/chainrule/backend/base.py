@@ -7,6 +7,10 @@ from typing import Any
 import numpy as np
 
 
+class DeviceUnavailableError(ImportError, RuntimeError):
+    """The requested device cannot be used here (missing library or no GPU visible)."""
+
+
 class Backend:
     """What the autodiff layer needs from an array library.
 

@@ -11,13 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend, register_backend
+from .base import Backend, DeviceUnavailableError, register_backend
 
 _INSTALL = "pip install 'chainrule[gpu]' (installs cupy-cuda12x; use cupy-cuda11x for CUDA 11)"
-
-
-class DeviceUnavailableError(ImportError, RuntimeError):
-    """The requested device cannot be used here (missing library or no GPU visible)."""
 
 
 def _import_cupy() -> tuple:

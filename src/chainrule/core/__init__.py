@@ -4,3 +4,5 @@ from .variable import (Variable, as_array, as_variable, full, ones, ones_like, r
                        zeros, zeros_like)
 from .function import Function
 from .autodiff import backward, gradients
+from .tape import GradientTape
+from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp

@@ -105,4 +105,8 @@ def _op_error(f: Function, inputs: list, e: Exception) -> Exception:
     if msg.startswith("Variable: "):
         msg = msg[len("Variable: "):]
     shapes = ", ".join(str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__ for x in inputs)
+    devices = sorted({x.device for x in inputs if isinstance(x, Variable)})
+    if len(devices) > 1:
+        return type(e)(f"{name}: inputs are on different devices ({' and '.join(devices)}); "
+                       f"move them to one device with .to(...) (input shapes {shapes})")
     return type(e)(f"{name}: {msg} (input shapes {shapes})")

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import backend_of
 from ..core.variable import Variable
 
 __all__ = ["Dataset", "ArrayDataset"]
@@ -50,6 +51,7 @@ class ArrayDataset(Dataset):
             raise ValueError(f"ArrayDataset: arrays differ in length along the first axis: "
                              f"shapes {[tuple(a.shape) for a in out]}")
         self.arrays = tuple(out)
+        self._host = all(isinstance(a, np.ndarray) for a in out)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
@@ -59,7 +61,9 @@ class ArrayDataset(Dataset):
 
     def batch(self, index: Any) -> tuple:
         """The arrays at ``index`` (an integer array or a slice), each ``(len(index), ...)``."""
-        return tuple(a[index] for a in self.arrays)
+        if self._host or isinstance(index, slice):
+            return tuple(a[index] for a in self.arrays)
+        return tuple(a[backend_of(a).asarray(index)] for a in self.arrays)  # device arrays: device index
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in self.arrays)

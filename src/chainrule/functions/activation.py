@@ -149,13 +149,28 @@ class GeluErf(Function):
     """``x * Phi(x)`` with the exact normal CDF ``Phi(x) = (1 + erf(x/sqrt2)) / 2``."""
 
     def forward(self, x):
-        return x * (0.5 * (1.0 + _erf_array(x / _SQRT2)))
+        self.cdf = cdf = 0.5 * (1.0 + _erf_array(x * (1.0 / _SQRT2)))
+        return x * cdf
 
     def backward(self, gy):
-        x, = self.inputs
-        cdf = (erf(x * (1.0 / _SQRT2)) + 1.0) * 0.5
+        return GeluErfGrad(self.cdf)(self.inputs[0], gy)
+
+
+class GeluErfGrad(Function):
+    """``gy * (Phi(x) + x phi(x))``, the gradient of GeluErf, reusing its cached ``Phi(x)``."""
+
+    def __init__(self, cdf):
+        self.cdf = cdf
+
+    def forward(self, x, gy):
+        xp = xp_of(x)
+        return gy * (self.cdf + x * (xp.exp(-0.5 * x * x) * _INV_SQRT_2PI))
+
+    def backward(self, ggx):
+        x, gy = self.inputs
         pdf = _m.exp(x * x * -0.5) * _INV_SQRT_2PI
-        return gy * (cdf + x * pdf)
+        cdf = (erf(x * (1.0 / _SQRT2)) + 1.0) * 0.5
+        return ggx * gy * pdf * (2.0 - x * x), ggx * (cdf + x * pdf)
 
 
 class GeluTanh(Function):

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, xp_of
-from ..core.config import get_config
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from . import linalg as _linalg
