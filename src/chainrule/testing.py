@@ -1,11 +1,12 @@
 """Finite-difference checks of gradients, first and second order (use float64 inputs)."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .backend import backend_of
+from .backend import backend_of, get_backend
 from .core import Variable, as_variable, gradients, no_grad
 from .functions.broadcast import sum_to
 
@@ -40,11 +41,21 @@ def _to_float(y: Any) -> float:
     return float(backend_of(y).to_numpy(y).sum())
 
 
+def _on_test_device(a: Any) -> Variable:
+    """A leaf on the device named by ``CHAINRULE_DEVICE`` (default: where ``a`` is)."""
+    device = os.environ.get("CHAINRULE_DEVICE")
+    if device and device != "cpu":
+        a = get_backend(device).asarray(a)
+    return Variable(a)
+
+
 def _prepare(inputs: Sequence[Any]) -> list:
+    """Inputs as leaves; numbers become float64; with ``CHAINRULE_DEVICE=cuda`` they move to the GPU."""
     xs = []
     for x in inputs:
-        v = x if isinstance(x, Variable) else Variable(np.array(x, dtype=np.float64))
-        xs.append(v)
+        if isinstance(x, Variable):
+            x = x.data
+        xs.append(_on_test_device(x.copy() if hasattr(x, "dtype") else np.array(x, dtype=np.float64)))
     return xs
 
 
@@ -83,7 +94,7 @@ def gradcheck(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: floa
     rng = np.random.default_rng(seed)
     with no_grad():
         ys0 = _outputs(f, xs)
-    ws = [Variable(rng.standard_normal(y.shape)) for y in ys0]
+    ws = [_on_test_device(rng.standard_normal(y.shape)) for y in ys0]
     idx = [i for i, x in enumerate(xs) if x.dtype.kind == "f"] if wrt is None else list(wrt)
     loss = _weighted_sum(_outputs(f, xs), ws)
     analytic = gradients(loss, [xs[i] for i in idx])
@@ -105,9 +116,9 @@ def gradgradcheck(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: 
     rng = np.random.default_rng(seed)
     with no_grad():
         ys0 = _outputs(f, xs)
-    ws = [Variable(rng.standard_normal(y.shape)) for y in ys0]
+    ws = [_on_test_device(rng.standard_normal(y.shape)) for y in ys0]
     idx = [i for i, x in enumerate(xs) if x.dtype.kind == "f"] if wrt is None else list(wrt)
-    vs = [Variable(rng.standard_normal(xs[i].shape)) for i in idx]
+    vs = [_on_test_device(rng.standard_normal(xs[i].shape)) for i in idx]
 
     def first_order() -> Variable:
         loss = _weighted_sum(_outputs(f, xs), ws)

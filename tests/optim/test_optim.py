@@ -338,3 +338,24 @@ def test_seed_001_mlp_example_loss_sequence():
             seen.append(f"{loss.at():.8f}")
     assert seen == ["0.17547970", "0.07741569", "0.07284688", "0.07090371", "0.07005858",
                     "0.06968885", "0.06952675", "0.06945531", "0.06942337", "0.06940859"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("opt_cls, kw", [(c[0], c[1]) for c in CASES], ids=IDS)
+def test_updates_run_on_cupy(opt_cls, kw):
+    from chainrule.backend import available_devices, get_backend
+    if "cuda" not in available_devices():
+        pytest.skip("needs CuPy and a GPU")
+    gpu = get_backend("cuda")
+    expected, _ = run(opt_cls, kw, steps=3)
+    params = [Variable(gpu.asarray(p.data)) for p in make_params()]
+    opt = opt_cls(params=params, **kw)
+    opt.add_hook(optim.ClipGrad(1e6))
+    for _ in range(3):
+        for i, p in enumerate(params):
+            p.grad = Variable(gpu.asarray(grad_of(i, gpu.to_numpy(p.data))))
+        opt.step()
+    for p, e in zip(params, expected):
+        assert type(p.data) is not np.ndarray
+        np.testing.assert_allclose(gpu.to_numpy(p.data), e, rtol=1e-10, atol=1e-12)
+    assert all(isinstance(a, np.ndarray) for s in opt.state_dict()["state"] for a in s.values())

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from ._buffers import alloc
 
 __all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size", "im2col_array",
            "col2im_array"]
@@ -55,12 +56,14 @@ def _slab(k: int, d: int, s: int, n: int) -> slice:
 
 # ----- array kernels -----
 def _pad(x: Any, ph: int, pw: int, value: float = 0.0) -> Any:
+    """x (N, C, H, W) padded by (ph, pw) on each side with ``value`` (x itself when no padding)."""
     if not (ph or pw):
         return x
     xp = xp_of(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype) if value else \
-        xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    out = alloc(xp, (n, c, h + 2 * ph, w + 2 * pw), x.dtype, zero=not value)
+    if value:
+        out.fill(value)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -73,14 +76,13 @@ def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: i
     xp = xp_of(x)
     if ph or pw or n > 1:
         # one pass: transpose to (C, N, ...) and pad, so every slab below is a plain strided copy
-        xt = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype) if (ph or pw) else \
-            xp.empty((c, n, h, w), dtype=x.dtype)
+        xt = alloc(xp, (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zero=bool(ph or pw))
         xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     else:
         xt = x.reshape(c, n, h, w)
     if kh == 1 and kw == 1 and sh == 1 and sw == 1 and oh == xt.shape[2] and ow == xt.shape[3]:
-        return xt.reshape(c, 1, 1, n, oh, ow)
-    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+        return xt.reshape(c, 1, 1, n, oh, ow).copy()
+    cols = alloc(xp, (c, kh, kw, n, oh, ow), x.dtype)
     for i in range(kh):
         rows = _slab(i, dh, sh, oh)
         for j in range(kw):
@@ -96,14 +98,16 @@ def _cm_col2im(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh
     hp = max(h + 2 * ph, (kh - 1) * dh + sh * (oh - 1) + 1)
     wp = max(w + 2 * pw, (kw - 1) * dw + sw * (ow - 1) + 1)
     if kh == 1 and kw == 1 and sh == 1 and sw == 1 and (hp, wp) == (h, w):
-        out = cols.reshape(c, n, h, w)
+        acc = cols.reshape(c, n, h, w)
     else:
-        out = xp.zeros((c, n, hp, wp), dtype=cols.dtype)
+        acc = alloc(xp, (c, n, hp, wp), cols.dtype, zero=True)
         for i in range(kh):
             rows = _slab(i, dh, sh, oh)
             for j in range(kw):
-                out[:, :, rows, _slab(j, dw, sw, ow)] += cols[:, i, j]
-    return xp.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+                acc[:, :, rows, _slab(j, dw, sw, ow)] += cols[:, i, j]
+    out = alloc(xp, (n, c, h, w), cols.dtype)
+    xp.copyto(out, acc[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+    return out
 
 
 def _out_hw(shape: tuple, kh: int, kw: int, geo: tuple) -> tuple:
@@ -124,23 +128,23 @@ def col2im_array(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, 
     return _cm_col2im(cols.transpose(1, 2, 3, 0, 4, 5), h, w, sh, sw, ph, pw, dh, dw)
 
 
-def _nchw(y: Any, n: int, oh: int, ow: int, b: Any = None) -> Any:
-    """(O, N*OH*OW) GEMM output -> contiguous (N, O, OH, OW), adding the bias in the same pass."""
-    o = y.shape[0]
-    y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
-    if b is None:
-        return xp_of(y).ascontiguousarray(y)
-    out = xp_of(y).empty((n, o, oh, ow), dtype=y.dtype)
-    xp_of(y).add(y, b.reshape(1, o, 1, 1), out=out)
-    return out
-
-
 def _cm_grad(gy: Any) -> Any:
     """(N, O, OH, OW) -> contiguous (O, N*OH*OW)."""
     n, o = gy.shape[0], gy.shape[1]
     if n == 1:
         return gy.reshape(o, -1)
-    return xp_of(gy).ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
+    out = alloc(xp_of(gy), (o, n) + gy.shape[2:], gy.dtype)
+    xp_of(gy).copyto(out, gy.transpose(1, 0, 2, 3))
+    return out.reshape(o, -1)
+
+
+def _gemm(xp: Any, a: Any, b: Any, groups: int) -> Any:
+    """Per group g: a[g] @ b[g] for a (G, M, K) and b (G, K, P), as one (G*M, P) array."""
+    g, m = a.shape[0], a.shape[1]
+    out = alloc(xp, (g, m, b.shape[2]), xp.result_type(a, b))
+    for i in range(groups):
+        xp.matmul(a[i], b[i], out=out[i])
+    return out.reshape(g * m, -1)
 
 
 def _conv_array(x: Any, w: Any, geo: tuple, groups: int, oh: int | None = None, ow: int | None = None,
@@ -150,54 +154,53 @@ def _conv_array(x: Any, w: Any, geo: tuple, groups: int, oh: int | None = None, 
     o, cg, kh, kw = w.shape
     if oh is None:
         oh, ow = _out_hw(x.shape, kh, kw, geo)
+    xp = xp_of(x)
     cols = _cm_cols(x, kh, kw, *geo, oh, ow)
     k = cg * kh * kw
-    cm = cols.reshape(groups, k, -1)
-    wm = w.reshape(groups, o // groups, k)
-    if groups == 1:
-        y = wm[0] @ cm[0]
+    y = _gemm(xp, w.reshape(groups, o // groups, k), cols.reshape(groups, k, -1), groups)
+    # (O, N*OH*OW) -> (N, O, OH, OW), adding the bias in the same pass
+    out = alloc(xp, (n, o, oh, ow), y.dtype)
+    y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    if b is None:
+        xp.copyto(out, y)
     else:
-        y = xp_of(x).empty((groups, o // groups, cm.shape[2]), dtype=xp_of(x).result_type(x, w))
-        for g in range(groups):
-            xp_of(x).matmul(wm[g], cm[g], out=y[g])
-        y = y.reshape(o, -1)
-    return _nchw(y, n, oh, ow, b), cols
+        xp.add(y, b.reshape(1, o, 1, 1), out=out)
+    return out, cols
 
 
-def _conv_transpose_array(x: Any, w: Any, geo: tuple, groups: int, h: int, wd: int) -> Any:
-    """Adjoint of ``_conv_array`` in its input: x (N, O, OH, OW), w (O, Cg, kh, kw) -> (N, Cg*groups, h, wd)."""
+def _conv_transpose_array(x: Any, w: Any, geo: tuple, groups: int, h: int, wd: int, xm: Any = None) -> Any:
+    """Adjoint of ``_conv_array`` in its input: x (N, O, OH, OW), w (O, Cg, kh, kw) -> (N, Cg*groups, h, wd).
+
+    ``xm`` may hold ``_cm_grad(x)`` already."""
     n, o, oh, ow = x.shape
     _, cg, kh, kw = w.shape
     k = cg * kh * kw
-    xm = _cm_grad(x).reshape(groups, o // groups, -1)
-    wm = w.reshape(groups, o // groups, k)
-    if groups == 1:
-        gcols = wm[0].T @ xm[0]
-    else:
-        xp = xp_of(x)
-        gcols = xp.empty((groups, k, xm.shape[2]), dtype=xp.result_type(x, w))
-        for g in range(groups):
-            xp.matmul(wm[g].T, xm[g], out=gcols[g])
+    if xm is None:
+        xm = _cm_grad(x)
+    gcols = _gemm(xp_of(x), w.reshape(groups, o // groups, k).transpose(0, 2, 1),
+                  xm.reshape(groups, o // groups, -1), groups)
     return _cm_col2im(gcols.reshape(cg * groups, kh, kw, n, oh, ow), h, wd, *geo)
 
 
-def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: int, cols: Any = None) -> Any:
-    """d<gy, conv2d(x, w)>/dw: x (N, C, H, W), gy (N, O, OH, OW) -> (O, C/groups, kh, kw)."""
+def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: int, cols: Any = None,
+                       gm: Any = None) -> Any:
+    """d<gy, conv2d(x, w)>/dw: x (N, C, H, W), gy (N, O, OH, OW) -> (O, C/groups, kh, kw).
+
+    ``cols`` may hold ``_cm_cols(x)`` and ``gm`` ``_cm_grad(gy)`` already."""
     n, o, oh, ow = gy.shape
     c = x.shape[1]
     if cols is None:
         cols = _cm_cols(x, kh, kw, *geo, oh, ow)
+    if gm is None:
+        gm = _cm_grad(gy)
     cg = c // groups
     k = cg * kh * kw
+    xp = xp_of(x)
     cm = cols.reshape(groups, k, -1)
-    gm = _cm_grad(gy).reshape(groups, o // groups, -1)
-    if groups == 1:
-        gw = gm[0] @ cm[0].T
-    else:
-        xp = xp_of(x)
-        gw = xp.empty((groups, o // groups, k), dtype=xp.result_type(x, gy))
-        for g in range(groups):
-            xp.matmul(gm[g], cm[g].T, out=gw[g])
+    gm = gm.reshape(groups, o // groups, -1)
+    gw = xp.empty((groups, o // groups, k), dtype=xp.result_type(x, gy))
+    for g in range(groups):
+        xp.matmul(gm[g], cm[g].T, out=gw[g])
     return gw.reshape(o, cg, kh, kw)
 
 
@@ -250,10 +253,11 @@ class Conv2d(Function):
         x, w = self.inputs[0], self.inputs[1]
         geo, groups = self.geo, self.groups
         gx = gw = None
+        gm = _cm_grad(gy.data) if self.need[0] and self.need[1] else None  # shared by both GEMMs
         if self.need[0]:
-            gx = ConvTranspose2d(geo, groups, x.shape[2:])(gy, w)
+            gx = ConvTranspose2d(geo, groups, x.shape[2:], xm=gm)(gy, w)
         if self.need[1]:
-            gw = Conv2dGradW(w.shape[2:], geo, groups, self.cols)(x, gy)
+            gw = Conv2dGradW(w.shape[2:], geo, groups, self.cols, gm)(x, gy)
         self.cols = None  # used once; a second backward recomputes it
         if len(self.inputs) == 3:
             return gx, gw, _ChannelSum()(gy)
@@ -263,16 +267,18 @@ class Conv2d(Function):
 class ConvTranspose2d(Function):
     """y = conv_transpose2d(x, w) (+ b) with output spatial size ``out_hw``; w (C_in, C_out/groups, kh, kw)."""
 
-    def __init__(self, geo, groups, out_hw, need=(True, True)):
+    def __init__(self, geo, groups, out_hw, need=(True, True), xm=None):
         self.geo = geo
         self.groups = groups
         self.out_hw = tuple(out_hw)
         self.need = need
+        self.xm = xm  # optional channel-major copy of x (shared with a sibling gradient op)
 
     def forward(self, x, w, b=None):
-        y = _conv_transpose_array(x, w, self.geo, self.groups, *self.out_hw)
+        y = _conv_transpose_array(x, w, self.geo, self.groups, *self.out_hw, self.xm)
+        self.xm = None
         if b is not None:
-            y = y + b.reshape(1, -1, 1, 1)
+            y += b.reshape(1, -1, 1, 1)
         return y
 
     def backward(self, gy):
@@ -289,18 +295,20 @@ class ConvTranspose2d(Function):
 
 
 class Conv2dGradW(Function):
-    """gw = d<gy, conv2d(x, w)>/dw as a bilinear op of (x, gy); ``cols`` may hold im2col(x)."""
+    """gw = d<gy, conv2d(x, w)>/dw as a bilinear op of (x, gy); ``cols``/``gm`` may hold the
+    channel-major forms of x and gy already."""
 
-    def __init__(self, ksize, geo, groups, cols=None):
+    def __init__(self, ksize, geo, groups, cols=None, gm=None):
         self.ksize = tuple(ksize)
         self.geo = geo
         self.groups = groups
         self.cols = cols
+        self.gm = gm
 
     def forward(self, x, gy):
         kh, kw = self.ksize
-        gw = _conv_grad_w_array(x, gy, kh, kw, self.geo, self.groups, self.cols)
-        self.cols = None
+        gw = _conv_grad_w_array(x, gy, kh, kw, self.geo, self.groups, self.cols, self.gm)
+        self.cols = self.gm = None
         return gw
 
     def backward(self, ggw):

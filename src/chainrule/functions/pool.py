@@ -19,6 +19,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from ._buffers import alloc
 from .conv import _pad, _pair, _slab, conv_output_size
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
@@ -38,7 +39,7 @@ def _padded_zeros(xp: Any, shape: tuple, geo: tuple, ksize: tuple, ohw: tuple, d
     sh, sw, ph, pw, dh, dw = geo
     hp = max(h + 2 * ph, (ksize[0] - 1) * dh + sh * (ohw[0] - 1) + 1)
     wp = max(w + 2 * pw, (ksize[1] - 1) * dw + sw * (ohw[1] - 1) + 1)
-    return xp.zeros((n, c, hp, wp), dtype=dtype)
+    return alloc(xp, (n, c, hp, wp), dtype, zero=True)
 
 
 def _crop(xp: Any, a: Any, shape: tuple, geo: tuple) -> Any:
@@ -46,7 +47,9 @@ def _crop(xp: Any, a: Any, shape: tuple, geo: tuple) -> Any:
     ph, pw = geo[2], geo[3]
     if a.shape[2] == h and a.shape[3] == w:
         return a
-    return xp.ascontiguousarray(a[:, :, ph:ph + h, pw:pw + w])
+    out = alloc(xp, tuple(shape), a.dtype)
+    xp.copyto(out, a[:, :, ph:ph + h, pw:pw + w])
+    return out
 
 
 def _disjoint(ksize: tuple, geo: tuple) -> bool:
@@ -69,15 +72,19 @@ class MaxPool2d(Function):
         xp = xp_of(x)
         kh, kw = self.ksize
         xpad = _pad(x, self.geo[2], self.geo[3], -np.inf)
-        y = idx = step = None
+        n, c = x.shape[:2]
+        shape = (n, c) + tuple(self.ohw)
+        y = alloc(xp, shape, x.dtype)
+        itype = xp.uint8 if kh * kw < 256 else xp.int32
+        idx = alloc(xp, shape, itype, zero=True)
+        step = alloc(xp, shape, itype)
+        better = alloc(xp, shape, bool)
         for k, rows, cols in _positions(kh, kw, self.geo, *self.ohw):
             v = xpad[:, :, rows, cols]
-            if y is None:
-                y = v.copy()
-                idx = xp.zeros(y.shape, dtype=xp.uint8 if kh * kw < 256 else xp.int32)
-                step = xp.empty_like(idx)
+            if k == 0:
+                xp.copyto(y, v)
                 continue
-            better = v > y  # strict: ties keep the first index, as PyTorch does
+            xp.greater(v, y, out=better)  # strict: ties keep the first index, as PyTorch does
             # idx = where(better, k, idx) in plain arithmetic (masked writes are slow): k > idx
             xp.subtract(k, idx, out=step)
             step *= better
@@ -106,7 +113,7 @@ class _MaxPoolScatter(Function):
         kh, kw = self.ksize
         n, c, h, w = self.x_shape
         if self.geo[2:] == (0, 0, 1, 1) and (ohw[0] * kh, ohw[1] * kw) == (h, w) and _disjoint(self.ksize, self.geo):
-            out = xp.empty(self.x_shape, dtype=gy.dtype)  # the windows tile the input exactly
+            out = alloc(xp, tuple(self.x_shape), gy.dtype)  # the windows tile the input exactly
         else:
             out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
         if _disjoint(self.ksize, self.geo):
@@ -132,7 +139,7 @@ class _MaxPoolGather(Function):
     def forward(self, gx):
         xp = xp_of(gx)
         idx = self.argmax
-        out = xp.zeros(idx.shape, dtype=gx.dtype)
+        out = alloc(xp, idx.shape, gx.dtype, zero=True)
         gpad = _pad(gx, self.geo[2], self.geo[3])
         for k, rows, cols in _positions(*self.ksize, self.geo, *idx.shape[2:]):
             xp.copyto(out, gpad[:, :, rows, cols], where=idx == k)
@@ -159,11 +166,14 @@ class AvgPool2d(Function):
         self.scale = scale
 
     def forward(self, x):
+        xp = xp_of(x)
         xpad = _pad(x, self.geo[2], self.geo[3])
-        y = None
+        y = alloc(xp, x.shape[:2] + tuple(self.ohw), x.dtype)
         for k, rows, cols in _positions(*self.ksize, self.geo, *self.ohw):
-            v = xpad[:, :, rows, cols]
-            y = v.copy() if y is None else y.__iadd__(v)
+            if k == 0:
+                xp.copyto(y, xpad[:, :, rows, cols])
+            else:
+                y += xpad[:, :, rows, cols]
         y *= _as_scale(self.scale, x)
         return y
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from numbers import Real
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
