@@ -56,6 +56,6 @@ def main(argv: Sequence[str]) -> int:
             n += len(x)
         ms = (time.perf_counter() - t0) * 1e3
         print(f"epoch {epoch + 1:3d}  loss {total / n:.4f}  {ms:6.1f} ms", file=sys.stderr)
-    xt, tt = test.arrays() if hasattr(test, "arrays") else (test.x, test.t)
+    xt, tt = test.arrays
     print(f"test accuracy {evaluate(model, xt, tt):.4f}")
     return 0
