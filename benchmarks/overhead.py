@@ -16,16 +16,19 @@ import numpy as np
 N_OPS = 200  # loop iterations; each is two ops (mul, add): 400 graph nodes
 
 
-def median_us_per_op(fn, reps: int) -> float:
-    fn()
-    fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
+def interleaved_medians(fns: dict, reps: int) -> dict:
+    """Median microseconds per op of each function, timed round-robin so that load changes on a
+    shared machine hit every contestant alike."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2] / (2 * N_OPS) * 1e6
+        fn()
+    times: dict = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: sorted(ts)[len(ts) // 2] / (2 * N_OPS) * 1e6 for name, ts in times.items()}
 
 
 def numpy_forward():
@@ -99,13 +102,16 @@ def main() -> None:
         "hips autograd fwd+bwd": hips_chain,
         "dezero fwd+bwd": dezero_chain,
     }
-    res = {}
+    available = {}
     for name, fn in runs.items():
         try:
-            res[name] = median_us_per_op(fn, args.reps)
-            print(f"{name:28s} {res[name]:8.2f} us/op")
+            fn()
+            available[name] = fn
         except ImportError as e:
             print(f"{name:28s}  skipped ({e.name} not installed)")
+    res = interleaved_medians(available, args.reps)
+    for name, us in res.items():
+        print(f"{name:28s} {us:8.2f} us/op")
     print()
     cr_t = res["chainrule fwd+bwd"]
     for peer in ("pytorch fwd+bwd", "hips autograd fwd+bwd", "dezero fwd+bwd"):

@@ -1,6 +1,7 @@
 """``Function``: one differentiable op, and the node that records it in the graph."""
 from __future__ import annotations
 
+import inspect
 import weakref
 from typing import Any
 
@@ -30,46 +31,82 @@ class Function:
 
     __slots__ = ("inputs", "outputs", "generation", "__weakref__", "__dict__")
 
-    def __call__(self, *inputs: Any) -> Any:
-        if len(inputs) == 1:  # fast path: unary ops and scalar-operand ops
-            x = inputs[0]
-            try:
-                if x.__class__ is not Variable:
-                    x = as_variable(x)
-                ys = self.forward(x.data)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _op_error(self, inputs, e) from e
-            inputs = (x,)
-            gen = x.generation
-        else:
-            try:
-                inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
-                ys = self.forward(*[x.data for x in inputs])
-            except (ValueError, TypeError, IndexError) as e:
-                raise _op_error(self, inputs, e) from e
-            gen = max([x.generation for x in inputs])
-        cfg = get_config()
-        if ys.__class__ is not tuple:
-            if ys.__class__ is not _ndarray and isinstance(ys, _generic):
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        # Ops whose forward takes exactly one array get the leaner one-argument call.
+        fwd = cls.__dict__.get("forward")
+        if fwd is not None and "__call__" not in cls.__dict__:
+            code = fwd.__code__
+            one = code.co_argcount == 2 and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+            cls.__call__ = Function._call_unary if one else Function._call_many
+
+    def _call_unary(self, x: Any) -> Any:
+        try:
+            if x.__class__ is not Variable:
+                x = as_variable(x)
+            ys = self.forward(x.data)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self, (x,), e) from e
+        if ys.__class__ is not _ndarray:
+            if ys.__class__ is tuple:
+                return self._wrap_many((x,), ys, x.generation)
+            if isinstance(ys, _generic):
                 ys = ys.__array__()
-            out = _vnew(Variable)
-            out.data = ys
-            out.grad = None
-            out.name = None
-            if cfg.enable_backprop:
-                out.creator = self
-                out.generation = gen + 1
-                self.generation = gen
-                self.inputs = inputs
-                self.outputs = (_ref(out),)
-                if cfg.tapes:
-                    for t in cfg.tapes:
-                        t._record(self)
-            else:
-                out.creator = None
-                out.generation = 0
-            return out
+        out = _vnew(Variable)
+        out.data = ys
+        out.grad = None
+        out.name = None
+        cfg = get_config()
+        if cfg.enable_backprop:
+            out.creator = self
+            out.generation = x.generation + 1
+            self.generation = x.generation
+            self.inputs = (x,)
+            self.outputs = (_ref(out),)
+            if cfg.tapes:
+                for t in cfg.tapes:
+                    t._record(self)
+        else:
+            out.creator = None
+            out.generation = 0
+        return out
+
+    def _call_many(self, *inputs: Any) -> Any:
+        try:
+            inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
+            ys = self.forward(*[x.data for x in inputs])
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self, inputs, e) from e
+        gen = max([x.generation for x in inputs]) if inputs else 0
+        if ys.__class__ is tuple:
+            return self._wrap_many(inputs, ys, gen)
+        if ys.__class__ is not _ndarray and isinstance(ys, _generic):
+            ys = ys.__array__()
+        out = _vnew(Variable)
+        out.data = ys
+        out.grad = None
+        out.name = None
+        cfg = get_config()
+        if cfg.enable_backprop:
+            out.creator = self
+            out.generation = gen + 1
+            self.generation = gen
+            self.inputs = inputs
+            self.outputs = (_ref(out),)
+            if cfg.tapes:
+                for t in cfg.tapes:
+                    t._record(self)
+        else:
+            out.creator = None
+            out.generation = 0
+        return out
+
+    __call__ = _call_many
+
+    def _wrap_many(self, inputs: Any, ys: tuple, gen: int) -> list:
+        """Outputs of a multi-output op as a list of Variables, recorded when backprop is on."""
         outs = [Variable._new(y.__array__() if isinstance(y, _generic) else y) for y in ys]
+        cfg = get_config()
         if cfg.enable_backprop:
             self.generation = gen
             for o in outs:

@@ -207,7 +207,11 @@ class Variable:
         return _F.unsqueeze(self, axis)
 
     # ----- operators -----
+    # Python numbers take the scalar ops directly (the hot path of elementwise chains).
     def __add__(self, other: Any) -> "Variable":
+        c = other.__class__
+        if c is float or c is int:
+            return _AddScalar(other)(self)
         return _ar.add(self, other)
 
     def __radd__(self, other: Any) -> "Variable":
@@ -220,6 +224,9 @@ class Variable:
         return _ar.rsub(self, other)
 
     def __mul__(self, other: Any) -> "Variable":
+        c = other.__class__
+        if c is float or c is int:
+            return _MulScalar(other)(self)
         return _ar.mul(self, other)
 
     def __rmul__(self, other: Any) -> "Variable":
@@ -366,4 +373,5 @@ def randn(shape: Any, rng: Any = None, dtype: Any = np.float64) -> Variable:
 
 # Late imports: the op modules import this one.
 from ..functions import arithmetic as _ar  # noqa: E402
+from ..functions.arithmetic import AddScalar as _AddScalar, MulScalar as _MulScalar  # noqa: E402
 from .. import functions as _F  # noqa: E402

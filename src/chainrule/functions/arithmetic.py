@@ -24,6 +24,8 @@ def _unbroadcast(gx: Any, x: Any) -> Any:
 
 # ----- Variable (op) Variable -----
 class Add(Function):
+    __slots__ = ()
+
     def forward(self, x0, x1):
         return x0 + x1
 
@@ -33,6 +35,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    __slots__ = ()
+
     def forward(self, x0, x1):
         return x0 - x1
 
@@ -42,6 +46,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    __slots__ = ()
+
     def forward(self, x0, x1):
         return x0 * x1
 
@@ -51,6 +57,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    __slots__ = ()
+
     def forward(self, x0, x1):
         return x0 / x1
 
@@ -61,6 +69,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    __slots__ = ()
+
     """``x0 ** x1`` with a Variable exponent."""
 
     def forward(self, x0, x1):
@@ -77,6 +87,8 @@ class Pow(Function):
 
 
 class Neg(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return -x
 
@@ -86,6 +98,8 @@ class Neg(Function):
 
 # ----- Variable (op) Python number -----
 class AddScalar(Function):
+    __slots__ = ("c",)
+
     def __init__(self, c):
         self.c = c
 
@@ -97,6 +111,8 @@ class AddScalar(Function):
 
 
 class MulScalar(Function):
+    __slots__ = ("c",)
+
     def __init__(self, c):
         self.c = c
 
@@ -108,6 +124,8 @@ class MulScalar(Function):
 
 
 class RSubScalar(Function):
+    __slots__ = ("c",)
+
     """``c - x``."""
 
     def __init__(self, c):
@@ -121,6 +139,8 @@ class RSubScalar(Function):
 
 
 class DivScalar(Function):
+    __slots__ = ("c",)
+
     """``x / c``."""
 
     def __init__(self, c):
@@ -134,6 +154,8 @@ class DivScalar(Function):
 
 
 class RDivScalar(Function):
+    __slots__ = ("c",)
+
     """``c / x``."""
 
     def __init__(self, c):
@@ -148,6 +170,8 @@ class RDivScalar(Function):
 
 
 class PowScalar(Function):
+    __slots__ = ("c",)
+
     """``x ** c`` for a number ``c``."""
 
     def __init__(self, c):
@@ -169,6 +193,8 @@ class PowScalar(Function):
 
 
 class RPowScalar(Function):
+    __slots__ = ("c",)
+
     """``c ** x`` for a number ``c``."""
 
     def __init__(self, c):
