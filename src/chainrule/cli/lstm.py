@@ -23,18 +23,22 @@ def build_parser() -> Parser:
     p.flag("noise", type=non_negative(float), default=0.05, help="uniform noise amplitude (default 0.05)")
     p.flag("seed", type=int, default=0, help="random seed for the noise and the weights (default 0)")
     p.flag("plot", metavar="FILE.png", help="save a picture of prediction vs truth and of the loss curve")
+    p.flag("load", metavar="FILE", help="start from the weights in FILE (a checkpoint written by --save)")
+    p.flag("save", metavar="FILE", help="write the trained weights to FILE (safetensors)")
     p.flag("quiet", action="store_true", help="no progress bar")
     return p
 
 
-def train(a, log=sys.stderr) -> tuple:
-    """Train as the reference program does; returns (model, per-epoch mean losses)."""
+def train(a, log=None) -> tuple:
+    """Train as the reference program does; returns (model, per-epoch mean losses).
+    Progress and per-epoch losses go to ``log`` (default: stderr)."""
     from tqdm import tqdm
 
     import chainrule as cr
     import chainrule.functions as F
     from chainrule import data, models, optim
 
+    log = sys.stderr if log is None else log
     rng = np.random.default_rng(a.seed)
     dataset = data.sine_curve(N=a.N, noise=a.noise, rng=rng)
     loader = data.SeqDataLoader(dataset, batch_size=a.batch_size)
@@ -44,6 +48,8 @@ def train(a, log=sys.stderr) -> tuple:
 
         raise UsageError(f"-N {a.N} gives no full batch of -batch-size {a.batch_size}")
     model = models.LSTM(a.hidden_size, 1, rng=rng)
+    if a.load:
+        load_checkpoint(model, a.load)
     opt = optim.SGD(lr=a.learning_rate)
     losses = []
     bar = tqdm(range(a.epochs), desc="lstm", unit="epoch", file=log, disable=a.quiet, leave=False)
@@ -69,6 +75,18 @@ def train(a, log=sys.stderr) -> tuple:
             bar.set_postfix(loss=f"{losses[-1]:.5f}")
     bar.close()
     return model, losses
+
+
+def load_checkpoint(model, path: str) -> None:
+    """Load weights into ``model``; a missing, corrupt or mismatched file is a usage error."""
+    import chainrule as cr
+
+    from . import UsageError
+
+    try:
+        cr.load(path, into=model)
+    except (OSError, ValueError, TypeError) as e:
+        raise UsageError(f"cannot load the checkpoint: {e}") from None
 
 
 def predict_cos(model, n: int) -> tuple:
@@ -121,6 +139,16 @@ def main(argv: Sequence[str]) -> int:
     out.write("x,y\n")
     out.write("".join(f"{t:.6f},{y:.6f}\n" for t, y in zip(theta, ys)))
     print(f"final loss {losses[-1]:.6f}, trained in {elapsed:.2f} s", file=sys.stderr)
+    if a.save:
+        import chainrule as cr
+
+        try:
+            cr.save(model, a.save)
+        except OSError as e:
+            from . import UsageError
+
+            raise UsageError(f"cannot save {a.save}: {e}") from None
+        print(f"weights written to {a.save}", file=sys.stderr)
     if a.plot:
         plot(a.plot, theta, ys, losses)
         print(f"plot written to {a.plot}", file=sys.stderr)
