@@ -105,80 +105,80 @@ BatchNorm1d = BatchNorm
 BatchNorm2d = BatchNorm
 
 
-class LayerNorm(Layer):
+class _TrailingAxesNorm(Layer):
+    """Shared shape of LayerNorm and RMSNorm: affine parameters over the trailing
+    ``normalized_shape`` axes, sized lazily from the last axis of the first input."""
+
+    _name = ""
+    _with_beta = True
+
+    def __init__(self, normalized_shape: int | Sequence[int] | None, eps: float, affine: bool, dtype: Any):
+        super().__init__()
+        self.eps, self.affine = float(eps), bool(affine)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.normalized_shape = _shape_arg(self._name, normalized_shape)
+        self.register_param("gamma", None)
+        if self._with_beta:
+            self.register_param("beta", None)
+        self._ready = False
+        self._pending = True
+        if self.normalized_shape is not None:
+            self._create(self.normalized_shape, self.dtype or np.dtype(np.float64), get_backend("cpu"))
+
+    def _create(self, shape: tuple, dtype: Any, backend: Any) -> None:
+        self.normalized_shape = shape
+        if self.affine:
+            self.gamma = Parameter(backend.xp.ones(shape, dtype=dtype))
+            if self._with_beta:
+                self.beta = Parameter(backend.xp.zeros(shape, dtype=dtype))
+        self._ready = True
+
+    def forward(self, x: Any) -> Variable:
+        if not self._ready:
+            data = _data(x)
+            if data.ndim == 0:
+                raise ValueError(f"{self._name}: input must have at least one axis, got a 0-d input")
+            self._create((data.shape[-1],), _param_dtype(self.dtype, data), backend_of(data))
+        if self._pending:
+            _adopt_dtype(self, x)
+        return self._normalize(x)
+
+    def _normalize(self, x: Any) -> Variable:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"normalized_shape={self.normalized_shape}, eps={self.eps}"
+
+
+class LayerNorm(_TrailingAxesNorm):
     """Normalise over the trailing ``normalized_shape`` axes (default: the last axis, sized lazily).
 
     Parameters ``gamma`` (ones) and ``beta`` (zeros) of ``normalized_shape`` (absent with
     ``affine=False``). Any input (..., *normalized_shape) -> same shape.
     """
 
+    _name = "LayerNorm"
+
     def __init__(self, normalized_shape: int | Sequence[int] | None = None, eps: float = 1e-5,
                  affine: bool = True, dtype: Any = None):
-        super().__init__()
-        self.eps, self.affine = float(eps), bool(affine)
-        self.dtype = None if dtype is None else np.dtype(dtype)
-        self.normalized_shape = _shape_arg("LayerNorm", normalized_shape)
-        self.register_param("gamma", None)
-        self.register_param("beta", None)
-        self._ready = False
-        self._pending = True
-        if self.normalized_shape is not None:
-            self._create(self.normalized_shape, self.dtype or np.dtype(np.float64), get_backend("cpu"))
+        super().__init__(normalized_shape, eps, affine, dtype)
 
-    def _create(self, shape: tuple, dtype: Any, backend: Any) -> None:
-        self.normalized_shape = shape
-        if self.affine:
-            self.gamma = Parameter(backend.xp.ones(shape, dtype=dtype))
-            self.beta = Parameter(backend.xp.zeros(shape, dtype=dtype))
-        self._ready = True
-
-    def forward(self, x: Any) -> Variable:
-        if not self._ready:
-            data = _data(x)
-            if data.ndim == 0:
-                raise ValueError("LayerNorm: input must have at least one axis, got a 0-d input")
-            self._create((data.shape[-1],), _param_dtype(self.dtype, data), backend_of(data))
-        if self._pending:
-            _adopt_dtype(self, x)
+    def _normalize(self, x: Any) -> Variable:
         return layer_norm(x, self.gamma, self.beta, self.eps, self.normalized_shape)
 
-    def extra_repr(self) -> str:
-        return f"normalized_shape={self.normalized_shape}, eps={self.eps}"
 
-
-class RMSNorm(Layer):
+class RMSNorm(_TrailingAxesNorm):
     """``x / sqrt(mean(x**2) + eps) * gamma`` over the trailing ``normalized_shape`` axes.
 
     Parameter ``gamma`` (ones) of ``normalized_shape`` (default: the last axis, sized lazily).
     """
 
+    _name = "RMSNorm"
+    _with_beta = False
+
     def __init__(self, normalized_shape: int | Sequence[int] | None = None, eps: float = 1e-6,
                  affine: bool = True, dtype: Any = None):
-        super().__init__()
-        self.eps, self.affine = float(eps), bool(affine)
-        self.dtype = None if dtype is None else np.dtype(dtype)
-        self.normalized_shape = _shape_arg("RMSNorm", normalized_shape)
-        self.register_param("gamma", None)
-        self._ready = False
-        self._pending = True
-        if self.normalized_shape is not None:
-            self._create(self.normalized_shape, self.dtype or np.dtype(np.float64), get_backend("cpu"))
+        super().__init__(normalized_shape, eps, affine, dtype)
 
-    def _create(self, shape: tuple, dtype: Any, backend: Any) -> None:
-        self.normalized_shape = shape
-        if self.affine:
-            self.gamma = Parameter(backend.xp.ones(shape, dtype=dtype))
-        self._ready = True
-
-    def forward(self, x: Any) -> Variable:
-        if not self._ready:
-            data = _data(x)
-            if data.ndim == 0:
-                raise ValueError("RMSNorm: input must have at least one axis, got a 0-d input")
-            self._create((data.shape[-1],), _param_dtype(self.dtype, data), backend_of(data))
-        if self._pending:
-            _adopt_dtype(self, x)
+    def _normalize(self, x: Any) -> Variable:
         return rms_norm(x, self.gamma, self.eps, self.normalized_shape)
-
-    def extra_repr(self) -> str:
-        return f"normalized_shape={self.normalized_shape}, eps={self.eps}"
