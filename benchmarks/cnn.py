@@ -2,11 +2,11 @@
 
 conv3x3(1->16, pad 1)-ReLU-maxpool2 -> conv3x3(16->32, pad 1)-ReLU-maxpool2 -> Linear(1568->10)
 -> softmax cross-entropy, exactly the step of ``shared/bench/cnn_peers.py``. chainrule, PyTorch
-and DeZero run side by side in one process on the same data and weights; prints the median
-ms/step, the first-step loss of each (they must agree) and the ratio to PyTorch.
+and DeZero run side by side in one process on the same data and weights, taking turns; prints
+the median ms/step, the first-step loss of each (they must agree) and the ratio to PyTorch.
 Target: chainrule at most 2x PyTorch.
 
-    python benchmarks/cnn.py [--steps 30]
+    python benchmarks/cnn.py [--steps 30] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -24,17 +24,7 @@ W3 = (rng.standard_normal((32 * 7 * 7, 10)) * 0.02).astype(np.float32)
 LR = 0.01
 
 
-def median_ms(step, n):
-    first = step()
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        step()
-        ts.append(time.perf_counter() - t)
-    return sorted(ts)[n // 2] * 1e3, first
-
-
-def run_chainrule(n):
+def run_chainrule():
     import chainrule as cr
     import chainrule.functions as F
     from chainrule import optim
@@ -51,10 +41,10 @@ def run_chainrule(n):
         opt.step()
         return float(loss.item())
 
-    return median_ms(step, n)
+    return step
 
 
-def run_torch(n):
+def run_torch():
     import torch
     import torch.nn.functional as TF
 
@@ -73,10 +63,10 @@ def run_torch(n):
                 w -= LR * w.grad
         return float(loss.item())
 
-    return median_ms(step, n)
+    return step
 
 
-def run_dezero(n):
+def run_dezero():
     if not hasattr(np, "int"):
         np.int = int  # dezero 0.0.13 predates NumPy 1.24
     import dezero
@@ -95,22 +85,35 @@ def run_dezero(n):
             w.data -= LR * w.grad.data
         return float(loss.data)
 
-    return median_ms(step, n)
+    return step
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30, help="timed steps per library (median reported)")
+    ap.add_argument("--rounds", type=int, default=5, help="the libraries take turns this many times")
     args = ap.parse_args()
-    res = {}
-    for name, fn in dict(chainrule=run_chainrule, pytorch=run_torch, dezero=run_dezero).items():
+    steps, first = {}, {}
+    for name, make in dict(chainrule=run_chainrule, pytorch=run_torch, dezero=run_dezero).items():
         try:
-            ms, loss0 = fn(args.steps)
+            steps[name] = make()
         except ImportError as e:
             print(f"{name:10s} skipped ({e.name} not installed)")
             continue
-        res[name] = ms
-        print(f"{name:10s} {ms:8.2f} ms/step   first-step loss {loss0:.5f}")
+        first[name] = steps[name]()  # warm-up step; its loss must agree across libraries
+        steps[name]()
+    # take turns, so that a change of machine load hits every library alike
+    times: dict = {name: [] for name in steps}
+    per_round = max(1, args.steps // args.rounds)
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            for _ in range(per_round):
+                t = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t)
+    res = {name: sorted(ts)[len(ts) // 2] * 1e3 for name, ts in times.items()}
+    for name, ms in res.items():
+        print(f"{name:10s} {ms:8.2f} ms/step   first-step loss {first[name]:.5f}")
     if "pytorch" in res:
         print()
         for name in ("chainrule", "dezero"):

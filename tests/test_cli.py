@@ -107,3 +107,12 @@ def test_python_dash_m_entry_point():
                        capture_output=True, text=True, timeout=60)
     # the first derivative's graph is gy * cos(x): Cos and Mul nodes, no Sin
     assert r.returncode == 0 and 'label="Cos"' in r.stdout and 'label="Mul"' in r.stdout
+
+
+def test_cnn_prints_test_accuracy(capsys):
+    pytest.importorskip("sklearn")
+    rc, out, err = run(capsys, "cnn", "-epochs", "1")
+    assert rc == 0 and "epoch   1" in err
+    assert float(re.search(r"test accuracy (\d\.\d+)", out).group(1)) > 0.5
+    rc, _, err = run(capsys, "cnn", "-batch-size", "0")
+    assert rc == 2 and "must be positive" in err

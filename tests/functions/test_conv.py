@@ -51,6 +51,23 @@ def test_third_order_through_conv():
     assert g3.shape == x.shape and np.abs(g3.data).sum() > 0
 
 
+@pytest.mark.parametrize("geo", [dict(kernel_size=(3, 2), stride=1, padding=1, dilation=(2, 1)),
+                                 dict(kernel_size=(1, 1), stride=1, padding=0, dilation=1)])
+def test_im2col_col2im_unit_stride(geo):
+    x = _data(2, 2, 5, 6)
+    cols = F.im2col(x, **geo)
+    c = _data(*cols.shape)
+    rest = {k: v for k, v in geo.items() if k != "kernel_size"}
+    back = F.col2im(c, (5, 6), **rest)
+    assert np.isclose(np.sum(cols.data * c), np.sum(x * back.data))
+    kh, kw = geo["kernel_size"]
+    p, (dh, dw) = geo["padding"], (geo["dilation"],) * 2 if isinstance(geo["dilation"], int) else geo["dilation"]
+    xpad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    i, j, y, xx = kh - 1, kw - 1, cols.shape[4] - 1, cols.shape[5] - 1
+    assert cols.data[1, 1, i, j, y, xx] == xpad[1, 1, y + i * dh, xx + j * dw]
+    gradgradcheck(lambda v: F.im2col(v, **geo) ** 2, x[:1, :1])
+
+
 def test_im2col_col2im_adjoint_and_gradcheck():
     geo = dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0), dilation=(1, 2))
     x = _data(2, 2, 5, 7)
@@ -163,3 +180,22 @@ def test_conv_on_device(device):
     np.testing.assert_allclose(y.numpy(), ref.data, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(X.grad.numpy(), ref_x.grad.data, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(W.grad.numpy(), ref_w.grad.data, rtol=1e-4, atol=1e-4)
+
+
+def test_results_are_never_overwritten_by_later_calls():
+    # large outputs come from a buffer pool: one still referenced must not be handed out again
+    w = cr.Variable(_data(8, 4, 3, 3).astype(np.float32))
+    x1, x2 = (_data(16, 4, 16, 16).astype(np.float32) for _ in range(2))
+    y1 = F.conv2d(x1, w, padding=1)
+    keep = y1.data.copy()
+    p1 = F.max_pool2d(y1, 2)
+    pkeep = p1.data.copy()
+    for _ in range(3):
+        y2 = F.conv2d(x2, w, padding=1)
+        F.max_pool2d(y2, 2)
+    np.testing.assert_array_equal(y1.data, keep)
+    np.testing.assert_array_equal(p1.data, pkeep)
+    view = y2.data[0]
+    del y2
+    y3 = F.conv2d(x1, w, padding=1)
+    assert not np.shares_memory(view, y3.data)

@@ -212,6 +212,21 @@ class RPowScalar(Function):
         return gy * y * math.log(self.c)
 
 
+class MulConst(Function):
+    """``x * c`` for a constant array ``c`` (a mask, a sign pattern) that gets no gradient."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return MulConst(self.c)(gy)
+
+
 # ----- public functions -----
 def add(x0: Any, x1: Any) -> Any:
     """``x0 + x1`` with broadcasting."""

@@ -1,10 +1,11 @@
 """Convolution (NCHW): ``conv2d``, ``conv_transpose2d`` and the ``im2col``/``col2im`` pair.
 
 Array kernels loop only over the ``kh * kw`` kernel positions; each step copies (im2col) or
-adds (col2im) one strided slab of the whole batch. A convolution is then one batched matmul
-(BLAS). Column layout: ``cols`` has shape ``(N, C, kh, kw, OH, OW)``, so per image it is the
-``(C*kh*kw, OH*OW)`` matrix that the weight ``(C_out, C*kh*kw)`` multiplies from the left and
-the output comes out directly in NCHW order.
+adds (col2im) one strided slab of the whole batch. Internally the columns are channel-major,
+``(C, kh, kw, N, OH, OW)``, i.e. one ``(C*kh*kw, N*OH*OW)`` matrix, so a convolution and each
+of its gradients is a single GEMM (BLAS) plus one transposing copy; the public ``im2col``
+returns the batch-major view ``(N, C, kh, kw, OH, OW)``. Large scratch and result arrays come
+from ``_buffers.alloc`` (reused across steps, no fresh page faults).
 
 Three Functions close the convolution family under differentiation:
 
@@ -28,7 +29,6 @@ __all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size",
            "col2im_array"]
 
 _int = int
-_tuple = tuple
 
 
 # ----- geometry helpers -----
@@ -71,17 +71,21 @@ def _pad(x: Any, ph: int, pw: int, value: float = 0.0) -> Any:
 def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
              oh: int, ow: int) -> Any:
     """Channel-major columns of ``x`` (N, C, H, W): a C-contiguous (C, kh, kw, N, OH, OW) array,
-    i.e. the (C*kh*kw, N*OH*OW) matrix that one GEMM multiplies by the weight."""
+    i.e. the (C*kh*kw, N*OH*OW) matrix that one GEMM multiplies by the weight.
+
+    ``cols[c, i, j, n, y, x] = xpad[n, c, y*sh + i*dh, x*sw + j*dw]``.
+    """
     n, c, h, w = x.shape
     xp = xp_of(x)
-    if ph or pw or n > 1:
-        # one pass: transpose to (C, N, ...) and pad, so every slab below is a plain strided copy
-        xt = alloc(xp, (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zero=bool(ph or pw))
-        xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    else:
-        xt = x.reshape(c, n, h, w)
-    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and oh == xt.shape[2] and ow == xt.shape[3]:
-        return xt.reshape(c, 1, 1, n, oh, ow).copy()
+    if kh == 1 and kw == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0) and (oh, ow) == (h, w):
+        if n == 1:
+            return x.reshape(c, 1, 1, 1, h, w)
+        cols = alloc(xp, (c, 1, 1, n, h, w), x.dtype)
+        xp.copyto(cols[:, 0, 0], x.transpose(1, 0, 2, 3))
+        return cols
+    # one pass: transpose to (C, N, ...) and pad, so every slab below is a plain strided copy
+    xt = alloc(xp, (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zero=bool(ph or pw))
+    xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     cols = alloc(xp, (c, kh, kw, n, oh, ow), x.dtype)
     for i in range(kh):
         rows = _slab(i, dh, sh, oh)
@@ -91,21 +95,21 @@ def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: i
 
 
 def _cm_col2im(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
-    """Adjoint of ``_cm_cols``: scatter-add (C, kh, kw, N, OH, OW) columns into (N, C, h, w)."""
+    """Adjoint of ``_cm_cols``: scatter-add (C, kh, kw, N, OH, OW) columns into a new (N, C, h, w) array."""
     c, kh, kw, n, oh, ow = cols.shape
     xp = xp_of(cols)
+    out = alloc(xp, (n, c, h, w), cols.dtype)
+    if kh == 1 and kw == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0) and (oh, ow) == (h, w):
+        xp.copyto(out, cols.reshape(c, n, h, w).transpose(1, 0, 2, 3))
+        return out
     # the padded buffer must hold every slab, even where the windows do not reach its end
     hp = max(h + 2 * ph, (kh - 1) * dh + sh * (oh - 1) + 1)
     wp = max(w + 2 * pw, (kw - 1) * dw + sw * (ow - 1) + 1)
-    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and (hp, wp) == (h, w):
-        acc = cols.reshape(c, n, h, w)
-    else:
-        acc = alloc(xp, (c, n, hp, wp), cols.dtype, zero=True)
-        for i in range(kh):
-            rows = _slab(i, dh, sh, oh)
-            for j in range(kw):
-                acc[:, :, rows, _slab(j, dw, sw, ow)] += cols[:, i, j]
-    out = alloc(xp, (n, c, h, w), cols.dtype)
+    acc = alloc(xp, (c, n, hp, wp), cols.dtype, zero=True)
+    for i in range(kh):
+        rows = _slab(i, dh, sh, oh)
+        for j in range(kw):
+            acc[:, :, rows, _slab(j, dw, sw, ow)] += cols[:, i, j]
     xp.copyto(out, acc[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
     return out
 
@@ -133,8 +137,9 @@ def _cm_grad(gy: Any) -> Any:
     n, o = gy.shape[0], gy.shape[1]
     if n == 1:
         return gy.reshape(o, -1)
-    out = alloc(xp_of(gy), (o, n) + gy.shape[2:], gy.dtype)
-    xp_of(gy).copyto(out, gy.transpose(1, 0, 2, 3))
+    xp = xp_of(gy)
+    out = alloc(xp, (o, n) + gy.shape[2:], gy.dtype)
+    xp.copyto(out, gy.transpose(1, 0, 2, 3))
     return out.reshape(o, -1)
 
 
@@ -253,7 +258,9 @@ class Conv2d(Function):
         x, w = self.inputs[0], self.inputs[1]
         geo, groups = self.geo, self.groups
         gx = gw = None
-        gm = _cm_grad(gy.data) if self.need[0] and self.need[1] else None  # shared by both GEMMs
+        gm = None
+        if self.need[0] and self.need[1]:  # one channel-major copy of gy shared by both GEMMs
+            gm = _cm_grad(gy.data)
         if self.need[0]:
             gx = ConvTranspose2d(geo, groups, x.shape[2:], xm=gm)(gy, w)
         if self.need[1]:
@@ -369,7 +376,7 @@ def _check_window(op: str, x_shape: tuple, ksize: tuple, geo: tuple) -> tuple:
     return (conv_output_size(h, ksize[0], sh, ph, dh), conv_output_size(w, ksize[1], sw, pw, dw))
 
 
-def _check_conv_args(op: str, x: Variable, w: Variable, b: Any, groups: int, in_axis: int) -> None:
+def _check_conv_args(op: str, x: Variable, w: Variable, groups: int) -> None:
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape}")
     if w.ndim != 4:
@@ -388,11 +395,11 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     Returns (N, C_out, OH, OW) with OH = (H + 2*ph - dh*(kh-1) - 1) // sh + 1.
     Differentiable to any order in x, w and b.
     """
-    need = (x.__class__ is Variable, w.__class__ is Variable)
+    need = (isinstance(x, Variable), isinstance(w, Variable))
     x = as_variable(x)
     w = as_variable(w)
     geo = _geometry("conv2d", stride, padding, dilation)
-    _check_conv_args("conv2d", x, w, b, groups, 1)
+    _check_conv_args("conv2d", x, w, groups)
     if x.shape[1] != w.shape[1] * groups:
         raise ValueError(f"conv2d: input shape {x.shape} has {x.shape[1]} channels but weight shape {w.shape} "
                          f"with groups={groups} expects {w.shape[1] * groups}")
@@ -415,13 +422,13 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     Differentiable to any order in x, w and b.
     """
     op = "conv_transpose2d"
-    need = (x.__class__ is Variable, w.__class__ is Variable)
+    need = (isinstance(x, Variable), isinstance(w, Variable))
     x = as_variable(x)
     w = as_variable(w)
     geo = _geometry(op, stride, padding, dilation)
     sh, sw, ph, pw, dh, dw = geo
     oph, opw = _pair(output_padding, "output_padding", op)
-    _check_conv_args(op, x, w, b, groups, 0)
+    _check_conv_args(op, x, w, groups)
     if x.shape[1] != w.shape[0]:
         raise ValueError(f"{op}: input shape {x.shape} has {x.shape[1]} channels but weight shape {w.shape} "
                          f"expects {w.shape[0]}")

@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
-from .arithmetic import Mul
+from .arithmetic import Mul, MulConst
 from .broadcast import sum_to
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
@@ -27,11 +27,6 @@ __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh",
 _float = float
 _int = int
 _new = Variable._new
-
-
-def _const(a: Any) -> Variable:
-    """A constant (no graph) Variable around array ``a``."""
-    return _new(a)
 
 
 # ----- smooth unary ops -----
@@ -176,7 +171,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return Mul()(gy, _const((x > 0).astype(x.dtype)))
+        return MulConst(x > 0)(gy)
 
 
 class Abs(Function):
@@ -185,7 +180,7 @@ class Abs(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return Mul()(gy, _const(xp_of(x).sign(x)))
+        return MulConst(xp_of(x).sign(x))(gy)
 
 
 class Clip(Function):
@@ -205,7 +200,7 @@ class Clip(Function):
             mask = x >= lo
         else:
             mask = (x >= lo) & (x <= hi)
-        return Mul()(gy, _const(mask.astype(x.dtype)))
+        return MulConst(mask)(gy)
 
 
 def _split_mask(a: Any, b: Any, upper: bool, dtype: Any) -> Any:
@@ -222,8 +217,8 @@ class _Extremum(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         m0 = _split_mask(x0.data, x1.data, self.upper, gy.dtype)
-        g0 = Mul()(gy, _const(m0))
-        g1 = Mul()(gy, _const(1 - m0))
+        g0 = MulConst(m0)(gy)
+        g1 = MulConst(1 - m0)(gy)
         if x0.shape != gy.shape:
             g0 = sum_to(g0, x0.shape)
         if x1.shape != gy.shape:
@@ -259,7 +254,7 @@ class _ExtremumScalar(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return Mul()(gy, _const(_split_mask(x, self.c, self.upper, x.dtype)))
+        return MulConst(_split_mask(x, self.c, self.upper, x.dtype))(gy)
 
 
 class MaximumScalar(_ExtremumScalar):
