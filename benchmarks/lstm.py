@@ -5,7 +5,10 @@ Both train the reference's LSTM (8 linear maps x2f..h2u, SGD, truncated BPTT eve
 training time and the last epoch's mean loss. Targets: chainrule's final loss < 0.005 and its
 time at most PyTorch's.
 
-    python benchmarks/lstm.py [--epochs 100]
+    python benchmarks/lstm.py [--epochs 100] [--rounds 3]
+
+The two programs take turns (``--rounds`` times each) and the median time is reported, so load
+changes on a shared machine hit both alike.
 """
 from __future__ import annotations
 
@@ -80,14 +83,22 @@ def run_torch(epochs: int) -> tuple:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    runs: dict = {}
+    for _ in range(args.rounds):
+        for name, fn in (("chainrule", run_chainrule), ("pytorch", run_torch)):
+            try:
+                runs.setdefault(name, []).append(fn(args.epochs))
+            except ImportError as e:
+                runs.pop(name, None)
+                print(f"{name:10s} skipped ({e.name} not installed)")
+                break
     res = {}
-    for name, fn in (("chainrule", run_chainrule), ("pytorch", run_torch)):
-        try:
-            res[name] = fn(args.epochs)
-            print(f"{name:10s} {res[name][0]:7.2f} s total   final epoch loss {res[name][1]:.6f}")
-        except ImportError as e:
-            print(f"{name:10s} skipped ({e.name} not installed)")
+    for name, rs in runs.items():
+        times = sorted(t for t, _ in rs)
+        res[name] = (times[len(times) // 2], rs[-1][1])
+        print(f"{name:10s} {res[name][0]:7.2f} s total (median of {len(rs)})   final epoch loss {res[name][1]:.6f}")
     if "pytorch" in res:
         print(f"time ratio chainrule / pytorch: {res['chainrule'][0] / res['pytorch'][0]:.2f}x")
     print(f"target final loss < 0.005: {'met' if res['chainrule'][1] < 0.005 else 'NOT met'}")

@@ -153,3 +153,12 @@ def test_dot_outer():
     check(F.outer, a, rand(4))
     with pytest.raises(ValueError, match="dot"):
         F.dot(cr.Variable(rand(2, 2, 2)), cr.Variable(rand(2)))
+
+
+def test_linear_with_a_full_shape_bias_term():
+    """``b`` may be another map's (N, out) result (the LSTM fuses x2*(x) + h2*(h) this way)."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal((3, 5))
+    np.testing.assert_allclose(F.linear(x, w, b).numpy(), x @ w + b)
+    assert gradcheck(F.linear, x, w, b)
+    assert gradgradcheck(F.linear, x, w, b)

@@ -37,8 +37,9 @@ class Function:
         fwd = cls.__dict__.get("forward")
         if fwd is not None and "__call__" not in cls.__dict__:
             code = fwd.__code__
-            one = code.co_argcount == 2 and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
-            cls.__call__ = Function._call_unary if one else Function._call_many
+            fixed = not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and not fwd.__defaults__
+            n = code.co_argcount - 1 if fixed else -1
+            cls.__call__ = {1: Function._call_unary, 2: Function._call_binary}.get(n, Function._call_many)
 
     def _call_unary(self, x: Any) -> Any:
         try:
@@ -62,6 +63,41 @@ class Function:
             out.generation = x.generation + 1
             self.generation = x.generation
             self.inputs = (x,)
+            self.outputs = (_ref(out),)
+            if cfg.tapes:
+                for t in cfg.tapes:
+                    t._record(self)
+        else:
+            out.creator = None
+            out.generation = 0
+        return out
+
+    def _call_binary(self, a: Any, b: Any) -> Any:
+        try:
+            if a.__class__ is not Variable:
+                a = as_variable(a)
+            if b.__class__ is not Variable:
+                b = as_variable(b)
+            ys = self.forward(a.data, b.data)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self, (a, b), e) from e
+        ga, gb = a.generation, b.generation
+        gen = ga if ga > gb else gb
+        if ys.__class__ is not _ndarray:
+            if ys.__class__ is tuple:
+                return self._wrap_many((a, b), ys, gen)
+            if isinstance(ys, _generic):
+                ys = ys.__array__()
+        out = _vnew(Variable)
+        out.data = ys
+        out.grad = None
+        out.name = None
+        cfg = get_config()
+        if cfg.enable_backprop:
+            out.creator = self
+            out.generation = gen + 1
+            self.generation = gen
+            self.inputs = (a, b)
             self.outputs = (_ref(out),)
             if cfg.tapes:
                 for t in cfg.tapes:

@@ -133,18 +133,18 @@ class Variable:
 
     def unchain_backward(self) -> None:
         """Cut every creator link above this variable; the variable keeps its own creator."""
-        if self.creator is None:
+        f = self.creator
+        if f is None:
             return
-        stack = [self.creator]
-        seen = {id(self.creator)}
+        stack = [f]
+        seen = {f}
         while stack:
-            f = stack.pop()
-            for x in getattr(f, "inputs", ()):
+            for x in stack.pop().inputs:
                 c = x.creator
                 if c is not None:
                     x.creator = None
-                    if id(c) not in seen:
-                        seen.add(id(c))
+                    if c not in seen:
+                        seen.add(c)
                         stack.append(c)
 
     def detach(self) -> "Variable":

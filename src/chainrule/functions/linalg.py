@@ -86,6 +86,25 @@ def matmul(a: Any, b: Any) -> Any:
     return MatMul()(a, b)
 
 
+class _MatMulT(Function):
+    """``a.T @ b`` (``ta``) or ``a @ b.T`` (``tb``) for 2-D operands: one op where a transpose
+    and a matmul would be two (the gradients of ``Linear`` use it)."""
+
+    __slots__ = ("ta",)
+
+    def __init__(self, ta: bool):
+        self.ta = ta
+
+    def forward(self, a, b):
+        return a.T @ b if self.ta else a @ b.T
+
+    def backward(self, gy):
+        a, b = self.inputs
+        if self.ta:  # y = a.T @ b
+            return _MatMulT(False)(b, gy), matmul(a, gy)
+        return matmul(gy, b), _MatMulT(True)(gy, a)  # y = a @ b.T
+
+
 class Linear(Function):
     """``x @ W (+ b)`` for ``x`` of shape (..., in) and ``W`` of shape (in, out)."""
 
@@ -103,11 +122,12 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        gx = matmul(gy, transpose(W, None))
         if x.ndim == 2:
-            gW = matmul(transpose(x, None), gy)
+            gx = _MatMulT(False)(gy, W)
+            gW = _MatMulT(True)(x, gy)
         else:
-            gW = matmul(transpose(reshape(x, (-1, x.shape[-1])), None), reshape(gy, (-1, gy.shape[-1])))
+            gx = matmul(gy, transpose(W, None))
+            gW = _MatMulT(True)(reshape(x, (-1, x.shape[-1])), reshape(gy, (-1, gy.shape[-1])))
         if len(self.inputs) == 2:
             return gx, gW
         b = self.inputs[2]
@@ -116,6 +136,7 @@ class Linear(Function):
 
 def linear(x: Any, W: Any, b: Any = None) -> Any:
     """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
+    ``b`` may also be any array that broadcasts to the output, e.g. another map's (..., out) result.
 
     One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three."""
     if not hasattr(x, "shape"):

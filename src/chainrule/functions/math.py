@@ -135,13 +135,18 @@ class TanhGrad(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        # 1 / (1 + exp(-x)) = exp(-log(1 + exp(-x))): no overflow, full relative precision
+        # 1 / (1 + exp(-x)): for x < -709 exp overflows to inf and the result is 0, the
+        # correctly rounded limit; elsewhere the quotient keeps full relative precision.
         xp = xp_of(x)
-        t = xp.logaddexp(0, -x)
-        if x.ndim == 0:
-            return xp.exp(-t)
-        xp.negative(t, out=t)
-        return xp.exp(t, out=t)
+        if xp is np:
+            with np.errstate(over="ignore"):
+                t = np.exp(-x)
+        else:
+            t = xp.exp(-x)
+        if t.ndim == 0:
+            return 1 / (1 + t)
+        t += 1
+        return xp.reciprocal(t, out=t)
 
     def backward(self, gy):
         y = self.outputs[0]()
