@@ -12,7 +12,7 @@ from typing import Any
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from .arithmetic import mul
-from .broadcast import sum_to
+from .broadcast import broadcast_to, sum_to, sum_to_array
 from .shape import reshape, transpose
 
 __all__ = ["matmul", "linear", "dot", "outer"]
@@ -105,8 +105,55 @@ class _MatMulT(Function):
         return matmul(gy, b), _MatMulT(True)(gy, a)  # y = a @ b.T
 
 
+class _LinearGrad(Function):
+    """``(gx, gW[, gb])`` of ``y = x @ W (+ b)`` for 2-D ``x`` in one op: ``gx = gy @ W.T`` (only
+    when ``need_x``), ``gW = x.T @ gy``, ``gb = sum_to(gy, b_shape)`` (only with a bias).
+    Inputs ``(x, W, gy)``; its own backward is written in differentiable ops."""
+
+    __slots__ = ("need_x", "b_shape")
+
+    def __init__(self, need_x: bool, b_shape: Any):
+        self.need_x = need_x
+        self.b_shape = b_shape
+
+    def forward(self, x, W, gy):
+        outs = (gy @ W.T,) if self.need_x else ()
+        outs += (x.T @ gy,)
+        if self.b_shape is not None:
+            outs += (sum_to_array(gy, self.b_shape),)
+        return outs
+
+    def backward(self, *ggs):
+        x, W, gy = self.inputs
+        ggs = list(ggs)
+        ggx = ggs.pop(0) if self.need_x else None
+        ggW = ggs.pop(0)
+        ggb = ggs.pop(0) if self.b_shape is not None else None
+        gx = gW = ggy = None
+        if ggx is not None:  # through gx = gy @ W.T
+            gW = _MatMulT(True)(ggx, gy)
+            ggy = matmul(ggx, W)
+        if ggW is not None:  # through gW = x.T @ gy
+            gx = _MatMulT(False)(gy, ggW)
+            t = matmul(x, ggW)
+            ggy = t if ggy is None else ggy + t
+        if ggb is not None:  # through gb = sum_to(gy, b_shape)
+            t = broadcast_to(ggb, gy.shape)
+            ggy = t if ggy is None else ggy + t
+        return gx, gW, ggy
+
+
 class Linear(Function):
-    """``x @ W (+ b)`` for ``x`` of shape (..., in) and ``W`` of shape (in, out)."""
+    """``x @ W (+ b)`` for ``x`` of shape (..., in) and ``W`` of shape (in, out).
+
+    ``need_x=False`` (``x`` was passed as a raw array, so its gradient cannot be observed)
+    skips the input-gradient GEMM.
+    """
+
+    __slots__ = ("need_x",)
+
+    def __init__(self, need_x: bool = True):
+        self.need_x = need_x
 
     def forward(self, x, W, b=None):
         if x.ndim == 2:
@@ -122,11 +169,12 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        if x.ndim == 2:
-            gx = _MatMulT(False)(gy, W)
-            gW = _MatMulT(True)(x, gy)
+        if x.ndim == 2:  # one op for all the gradients
+            bias = len(self.inputs) == 3
+            gs = _LinearGrad(self.need_x, self.inputs[2].shape if bias else None)(x, W, gy)
+            return ((gs[0] if self.need_x else None),) + tuple(gs[self.need_x:])
         else:
-            gx = matmul(gy, transpose(W, None))
+            gx = matmul(gy, transpose(W, None)) if self.need_x else None
             gW = _MatMulT(True)(reshape(x, (-1, x.shape[-1])), reshape(gy, (-1, gy.shape[-1])))
         if len(self.inputs) == 2:
             return gx, gW
@@ -139,6 +187,7 @@ def linear(x: Any, W: Any, b: Any = None) -> Any:
     ``b`` may also be any array that broadcasts to the output, e.g. another map's (..., out) result.
 
     One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three."""
+    need_x = isinstance(x, Variable)
     if not hasattr(x, "shape"):
         x = as_variable(x)
     if not hasattr(W, "shape"):
@@ -152,8 +201,8 @@ def linear(x: Any, W: Any, b: Any = None) -> Any:
         y = matmul(x, W)
         return y if b is None else y + b
     if b is None:
-        return Linear()(x, W)
-    return Linear()(x, W, b)
+        return Linear(need_x)(x, W)
+    return Linear(need_x)(x, W, b)
 
 
 def dot(a: Any, b: Any) -> Any:

@@ -15,7 +15,7 @@ from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from . import math as _m
-from .activation import _log_softmax_array, softmax
+from .activation import softmax
 
 __all__ = ["mean_squared_error", "mse_loss", "softmax_cross_entropy", "cross_entropy",
            "binary_cross_entropy_with_logits", "accuracy"]
@@ -57,32 +57,43 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x, t):
         xp = xp_of(x)
         n, c = x.shape
-        logp = _log_softmax_array(x, 1)
-        valid = t != self.ignore_index
-        all_valid = bool(valid.all())
-        tt = t if all_valid else xp.where(valid, t, 0)
-        if tt.size and (int(tt.min()) < 0 or int(tt.max()) >= c):
-            bad = tt[(tt < 0) | (tt >= c)]
-            raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
-                             f"(logits shape {x.shape})")
+        s = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(s)
+        z = e.sum(axis=1, keepdims=True)
+        e /= z  # softmax(x); becomes softmax(x) - onehot(t) below
+        ignore = self.ignore_index
+        valid, tt = None, t
+        if n:
+            if ignore >= 0 or int(t.min()) < 0:  # some labels are ignored (or out of range)
+                valid = t != ignore
+                tt = xp.where(valid, t, 0)
+                lo, hi = int(tt.min()), int(tt.max())
+            else:
+                lo, hi = 0, int(t.max())
+            if lo < 0 or hi >= c:
+                bad = tt[(tt < 0) | (tt >= c)]
+                raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
+                                 f"(logits shape {x.shape})")
         rows = xp.arange(n)
-        nll = -logp[rows, tt]
-        if not all_valid:
-            nll = nll * valid
+        nll = xp.log(z[:, 0]) - s[rows, tt]  # -log_softmax(x)[rows, t]
+        if valid is None:
+            count = n
+            coef = xp.ones(n, dtype=x.dtype)
+        else:
+            nll *= valid
+            count = int(valid.sum())
+            coef = valid.astype(x.dtype)
         # coef: weight of each row's loss in the output (N,)
         if self.reduction == "mean":
-            count = n if all_valid else int(valid.sum())
-            coef = valid.astype(x.dtype) / x.dtype.type(max(count, 1))
-            y = nll.sum() / x.dtype.type(max(count, 1))
+            scale = x.dtype.type(1.0 / max(count, 1))
+            coef *= scale
+            y = nll.sum() * scale
         elif self.reduction == "sum":
-            coef = valid.astype(x.dtype)
             y = nll.sum()
         else:
-            coef = valid.astype(x.dtype)
             y = nll
-        diff = xp.exp(logp)
-        diff[rows, tt] -= 1.0
-        self.diff, self.coef, self.tt = diff, coef, tt
+        e[rows, tt] -= 1.0
+        self.diff, self.coef, self.tt = e, coef, tt
         return xp.asarray(y, dtype=x.dtype)
 
     def backward(self, gy):

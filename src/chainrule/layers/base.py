@@ -38,6 +38,42 @@ class Parameter(Variable):
     __str__ = __repr__
 
 
+class _Registry(dict):
+    """The dict of a layer's parameters or sub-layers. Any change bumps ``_Registry.version``,
+    which invalidates every layer's cached ``named_params()`` (the optimizer and
+    ``cleargrads`` ask for it every step)."""
+
+    version = 0
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _Registry.version += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        _Registry.version += 1
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        _Registry.version += 1
+        return super().pop(*args)
+
+    def popitem(self) -> Any:
+        _Registry.version += 1
+        return super().popitem()
+
+    def clear(self) -> None:
+        _Registry.version += 1
+        super().clear()
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        _Registry.version += 1
+        super().update(*args, **kw)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        _Registry.version += 1
+        return super().setdefault(key, default)
+
+
 class Layer:
     """Base class of layers and models: callable, owns Parameters and sub-layers.
 
@@ -49,8 +85,8 @@ class Layer:
     def __init__(self) -> None:
         d = self.__dict__
         if "_params" not in d:
-            d["_params"] = {}
-            d["_layers"] = {}
+            d["_params"] = _Registry()
+            d["_layers"] = _Registry()
             d["_buffers"] = {}
             d["training"] = True
 
@@ -141,8 +177,12 @@ class Layer:
         """``(dotted_name, Parameter)`` pairs in a stable order: own parameters in registration
         order, then each sub-layer's with ``"name."`` prefixed (``lstm.x2f.w``). Parameters not
         yet created (lazy initialisation) are skipped; a shared parameter appears once."""
+        cache = self.__dict__.get("_named_params_cache")
+        if cache is not None and cache[0] == _Registry.version and cache[1] == prefix:
+            return list(cache[2])
         out: list = []
         self._collect(prefix, out, set())
+        self.__dict__["_named_params_cache"] = (_Registry.version, prefix, tuple(out))
         return out
 
     def _collect(self, prefix: str, out: list, seen: set) -> None:
@@ -165,7 +205,7 @@ class Layer:
 
     def cleargrads(self) -> None:
         """Forget the gradient of every parameter (call before each backward)."""
-        for _, p in self.named_params():
+        for p in self.params():
             p.grad = None
 
     zero_grad = cleargrads
