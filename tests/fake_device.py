@@ -29,6 +29,8 @@ from chainrule.backend import Backend, register_backend
 NAME = "fake"
 # namespace functions that copy host data onto the device (CuPy's transfers)
 _TRANSFERS = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarray"})
+# namespace functions that only read dtypes or shapes: host arrays are fine there (as in CuPy)
+_META = frozenset({"result_type", "can_cast", "promote_types", "min_scalar_type", "shape", "ndim", "size"})
 
 
 def _is_host(a: Any) -> bool:
@@ -101,6 +103,15 @@ class FakeArray(np.ndarray):
             index = _unwrap(index, "setitem")
         super().__setitem__(index, _unwrap(value, "setitem"))
 
+    def argmax(self, *args: Any, **kw: Any) -> Any:
+        return _wrap(super().argmax(*args, **kw))
+
+    def argmin(self, *args: Any, **kw: Any) -> Any:
+        return _wrap(super().argmin(*args, **kw))
+
+    def dot(self, other: Any, *args: Any, **kw: Any) -> Any:
+        return _wrap(self.view(np.ndarray).dot(_unwrap(other, "dot"), *args, **kw))
+
     def __reduce__(self) -> Any:  # pickling a device array (CuPy can); round-trips as FakeArray
         return (_rebuild, (self.view(np.ndarray).copy(),))
 
@@ -145,6 +156,8 @@ class _Proxy:
         elif isinstance(attr, type) or not callable(attr):
             return attr  # dtypes, classes (errstate, finfo), constants
         else:
+            if name in _META:
+                return attr
             attr = _Callable(attr, qual, transfer=name in _TRANSFERS)
         object.__setattr__(self, name, attr)  # cache
         return attr
@@ -241,4 +254,21 @@ def installed() -> Iterator[FakeBackend]:
 
 def is_fake(a: Any) -> bool:
     """Whether ``a`` (an array or a Variable) lives on the fake device."""
-    return isinstance(getattr(a, "data", a), FakeArray)
+    from chainrule.core.variable import Variable
+
+    return isinstance(a.data if isinstance(a, Variable) else a, FakeArray)
+
+
+def pytest_configure(config: Any) -> None:
+    """As a pytest plugin (``-p fake_device``), register the device when it is the selected one:
+    ``PYTHONPATH=tests CHAINRULE_DEVICE=fake pytest -p fake_device`` runs device-aware tests and
+    ``gradcheck`` on the fake device."""
+    import os
+
+    try:
+        device = config.getoption("--device")
+    except ValueError:
+        device = None
+    device = device or os.environ.get("CHAINRULE_DEVICE") or ""
+    if device.split(":")[0].lower() == NAME:
+        register_backend(BACKEND)

@@ -51,7 +51,7 @@ class ArrayDataset(Dataset):
             raise ValueError(f"ArrayDataset: arrays differ in length along the first axis: "
                              f"shapes {[tuple(a.shape) for a in out]}")
         self.arrays = tuple(out)
-        self._host = all(isinstance(a, np.ndarray) for a in out)
+        self._host = all(type(a) is np.ndarray for a in out)  # (device array types may subclass ndarray)
 
     def __len__(self) -> int:
         return len(self.arrays[0])

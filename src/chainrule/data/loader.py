@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..backend import get_backend
+from ..backend import get_backend, xp_of
 from ..core.variable import Variable
 from ..random import get_rng
 from .dataset import Dataset
@@ -22,12 +22,18 @@ def _permutation(rng: Any, n: int) -> np.ndarray:
     return np.argsort(np.asarray(rng.random((n,))), kind="stable")
 
 
+def _stack(values: list) -> Any:
+    """Stack one field of the items, on the device of the first one (NumPy for numbers and lists)."""
+    xp = xp_of(values[0]) if hasattr(values[0], "dtype") else np
+    return xp.stack([xp.asarray(v) for v in values])
+
+
 def _stack_items(dataset: Any, index: Any) -> tuple:
     """Batch a dataset without ``batch()``: one item at a time, then stack each field."""
     items = [dataset[int(i)] for i in index]
     if not isinstance(items[0], tuple):
-        return (np.stack([np.asarray(x) for x in items]),)
-    return tuple(np.stack([np.asarray(item[k]) for item in items]) for k in range(len(items[0])))
+        return (_stack(items),)
+    return tuple(_stack([item[k] for item in items]) for k in range(len(items[0])))
 
 
 class _Loader:

@@ -62,6 +62,10 @@ def embedding(weight: Any, ids: Any) -> Variable:
     ids = ids.data if isinstance(ids, Variable) else ids
     if not hasattr(ids, "dtype"):
         ids = np.asarray(ids)
+    if type(ids) is not type(weight.data):  # host ids for a weight on a device: move them there
+        wb = backend_of(weight.data)
+        if backend_of(ids) is not wb:
+            ids = wb.asarray(ids)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
     if ids.dtype.kind not in "iu":

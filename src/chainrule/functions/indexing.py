@@ -28,9 +28,13 @@ _basic_types = frozenset([int, slice, type(None), type(Ellipsis), bool])
 def _index_array(i: Any, like: Any) -> Any:
     """An index element as an array on ``like``'s device (Variables give their data)."""
     if i.__class__ is Variable:
-        return i.data
-    if i.__class__ is _list:
+        i = i.data
+    elif i.__class__ is _list:
         return backend_of(like).asarray(i)
+    if i.__class__ is not like.__class__ and getattr(i, "ndim", 0):  # e.g. a host index array for a GPU x
+        b = backend_of(like)
+        if backend_of(i) is not b:
+            i = b.asarray(i)
     return i
 
 
@@ -158,7 +162,7 @@ def gather(x: Any, axis: int, index: Any) -> Any:
     ``out[i, j] = x[index[i, j], j]`` for ``axis=0``. Negative indices count from the end.
     Differentiable in ``x`` (repeated indices accumulate)."""
     x = as_variable(x)
-    idx = index.data if isinstance(index, Variable) else backend_of(x.data).asarray(index)
+    idx = backend_of(x.data).asarray(index.data if isinstance(index, Variable) else index)
     nd = x.ndim
     if idx.ndim != nd:
         raise ValueError(f"gather: index must have as many axes as the input, got index shape "
@@ -238,7 +242,8 @@ def where(cond: Any, x: Any, y: Any) -> Any:
     be a Python number."""
     xn, yn = _is_number(x), _is_number(y)
     if xn and yn:
-        c = _mask_array(cond, np.empty(0))
+        c = cond.data if isinstance(cond, Variable) else cond
+        c = _mask_array(c, c if hasattr(c, "dtype") else np.empty(0))  # stays on cond's device
         return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))
     if xn:
         y = as_variable(y)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import backend_of, xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from . import math as _m
@@ -141,6 +141,8 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     t_data = t.data if isinstance(t, Variable) else t
     if not hasattr(t_data, "dtype"):
         t_data = np.asarray(t_data)
+    if type(t_data) is not type(x.data):  # host labels for device logits
+        t_data = backend_of(x.data).asarray(t_data)
     if x.ndim != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be 2-D (N, C), got shape {x.shape}")
     if t_data.dtype.kind not in "iu":
@@ -200,10 +202,12 @@ def accuracy(y: Any, t: Any, ignore_index: int | None = None) -> Variable:
 
     Not differentiable: returns a 0-d float64 Variable with no creator.
     """
-    yd = y.data if isinstance(y, Variable) else np.asarray(y)
+    yd = y.data if isinstance(y, Variable) else y if hasattr(y, "dtype") else np.asarray(y)
     td = t.data if isinstance(t, Variable) else t
     if not hasattr(td, "shape"):
         td = np.asarray(td)
+    if type(td) is not type(yd):  # host labels for device predictions
+        td = backend_of(yd).asarray(td)
     xp = xp_of(yd)
     pred = yd.argmax(axis=-1)
     if pred.shape != td.shape:

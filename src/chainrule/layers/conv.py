@@ -73,7 +73,7 @@ class _ConvBase(Layer):
             self.b = Parameter(backend.xp.zeros(self.out_channels, dtype=dtype))
 
     def _first_call(self, x: Any) -> None:
-        data = x.data if isinstance(x, Variable) else np.asarray(x)
+        data = x.data if isinstance(x, Variable) else x if hasattr(x, "dtype") else np.asarray(x)
         name = type(self).__name__
         if data.ndim != 4:
             raise ValueError(f"{name}: input must be 4-D (N, C, H, W), got shape {tuple(data.shape)}")

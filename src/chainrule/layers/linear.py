@@ -54,7 +54,7 @@ class Linear(Layer):
             self.b = Parameter(backend.xp.zeros(self.out_size, dtype=dtype))
 
     def _first_call(self, x: Any) -> None:
-        data = x.data if isinstance(x, Variable) else np.asarray(x)
+        data = x.data if isinstance(x, Variable) else x if hasattr(x, "dtype") else np.asarray(x)
         if data.ndim == 0:
             raise ValueError("Linear: input must have shape (..., in_size), got a 0-d input")
         dtype = self.dtype

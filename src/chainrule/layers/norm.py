@@ -18,7 +18,7 @@ __all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Variable) else np.asarray(x)
+    return x.data if isinstance(x, Variable) else x if hasattr(x, "dtype") else np.asarray(x)
 
 
 def _param_dtype(dtype: Any, data: Any) -> np.dtype:

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import backend_of, xp_of
 from ..core.config import no_grad, test_mode
 from ..core.variable import Variable
 from ..functions.activation import softmax
@@ -48,13 +49,13 @@ class TransformerLM(Model):
                 p.data = p.data.astype(dtype)
 
     def forward(self, ids: Any) -> Variable:
-        ids = ids.data if isinstance(ids, Variable) else np.asarray(ids)
+        ids = ids.data if isinstance(ids, Variable) else ids if hasattr(ids, "dtype") else np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"TransformerLM: ids must be (batch, time), got shape {ids.shape}")
         t = ids.shape[1]
         if t > self.max_len:
             raise ValueError(f"TransformerLM: sequence length {t} exceeds max_len {self.max_len}")
-        x = self.tok(ids) + self.pos(np.arange(t))
+        x = self.tok(ids) + self.pos(xp_of(self.pos.w.data).arange(t))
         for block in self.blocks.values():
             x = block(x)
         return self.head(self.ln(x))
@@ -63,7 +64,7 @@ class TransformerLM(Model):
         """Mean next-token cross-entropy of ``forward(ids)`` against ``targets`` (B, T)."""
         logits = self(ids)
         b, t, v = logits.shape
-        targets = targets.data if isinstance(targets, Variable) else np.asarray(targets)
+        targets = targets.data if isinstance(targets, Variable) else backend_of(logits.data).asarray(targets)
         return softmax_cross_entropy(reshape(logits, (b * t, v)), targets.reshape(b * t), ignore_index=ignore_index)
 
     def generate(self, prompt: Any, n: int, temperature: float = 1.0, rng: Any = None) -> np.ndarray:
@@ -73,7 +74,8 @@ class TransformerLM(Model):
         with no_grad(), test_mode():
             for _ in range(n):
                 ctx = np.asarray(ids[-self.max_len:], dtype=np.int64)[None]
-                logits = self(ctx).data[0, -1].astype(np.float64)
+                row = self(ctx).data[0, -1]
+                logits = backend_of(row).to_numpy(row).astype(np.float64)  # sample on the host
                 if temperature <= 0:
                     ids.append(int(logits.argmax()))
                     continue
