@@ -251,3 +251,13 @@ def test_flip(axis):
 def test_flip_oracle():
     torch = pytest.importorskip("torch")
     torch_compare(lambda x: F.flip(x, (0, 2)), lambda t: torch.flip(t, (0, 2)), rand(2, 3, 4))
+
+
+@pytest.mark.parametrize("indices", [3, [2, 5], [5, 2], [0], [20], [-3], [-5, 4, 10]])
+def test_split_matches_numpy_for_any_offsets(indices):
+    x = np.arange(24.0).reshape(2, 12)
+    got = [p.numpy() for p in F.split(x, indices, axis=1)]
+    want = np.split(x, indices, axis=1)
+    assert [g.shape for g in got] == [w.shape for w in want]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

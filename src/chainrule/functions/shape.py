@@ -170,7 +170,11 @@ class Split(Function):
         self.axis = axis
 
     def forward(self, x):
-        parts = _tuple(xp_of(x).split(x, self.indices, axis=self.axis))
+        # views by basic slicing (what numpy.split does, without its Python-level overhead)
+        ax = self.axis
+        lead = (slice(None),) * (ax if ax >= 0 else x.ndim + ax)
+        bounds = [0, *self.indices, x.shape[ax]]
+        parts = tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
         self.shapes = [p.shape for p in parts]
         return parts
 
