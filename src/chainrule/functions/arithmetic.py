@@ -228,26 +228,30 @@ class MulConst(Function):
 
 
 # ----- public functions -----
-def add(x0: Any, x1: Any) -> Any:
-    """``x0 + x1`` with broadcasting."""
+def binary(x0: Any, x1: Any, op: type, scalar_right: Any, scalar_left: Any) -> Any:
+    """``op()(x0, x1)``; when an operand is a Python number, ``scalar_right(x1)(x0)`` or
+    ``scalar_left(x0)(x1)`` instead (no broadcasting bookkeeping, the array operand's dtype kept)."""
     c = x1.__class__
     if c is _float or c is _int:
-        return AddScalar(x1)(x0)
+        return scalar_right(x1)(x0)
     c = x0.__class__
     if c is _float or c is _int:
-        return AddScalar(x0)(x1)
-    return Add()(x0, x1)
+        return scalar_left(x0)(x1)
+    return op()(x0, x1)
+
+
+def _sub_scalar(c: Any) -> Function:
+    return AddScalar(-c)
+
+
+def add(x0: Any, x1: Any) -> Any:
+    """``x0 + x1`` with broadcasting."""
+    return binary(x0, x1, Add, AddScalar, AddScalar)
 
 
 def sub(x0: Any, x1: Any) -> Any:
     """``x0 - x1`` with broadcasting."""
-    c = x1.__class__
-    if c is _float or c is _int:
-        return AddScalar(-x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
-        return RSubScalar(x0)(x1)
-    return Sub()(x0, x1)
+    return binary(x0, x1, Sub, _sub_scalar, RSubScalar)
 
 
 def rsub(x0: Any, x1: Any) -> Any:
@@ -257,24 +261,12 @@ def rsub(x0: Any, x1: Any) -> Any:
 
 def mul(x0: Any, x1: Any) -> Any:
     """``x0 * x1`` with broadcasting."""
-    c = x1.__class__
-    if c is _float or c is _int:
-        return MulScalar(x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
-        return MulScalar(x0)(x1)
-    return Mul()(x0, x1)
+    return binary(x0, x1, Mul, MulScalar, MulScalar)
 
 
 def div(x0: Any, x1: Any) -> Any:
     """``x0 / x1`` with broadcasting."""
-    c = x1.__class__
-    if c is _float or c is _int:
-        return DivScalar(x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
-        return RDivScalar(x0)(x1)
-    return Div()(x0, x1)
+    return binary(x0, x1, Div, DivScalar, RDivScalar)
 
 
 def rdiv(x0: Any, x1: Any) -> Any:
@@ -289,13 +281,7 @@ def neg(x: Any) -> Any:
 
 def pow(x: Any, c: Any) -> Any:
     """``x ** c``; ``c`` a number or a Variable/array (then differentiable in ``c`` too)."""
-    k = c.__class__
-    if k is _float or k is _int:
-        return PowScalar(c)(x)
-    k = x.__class__
-    if k is _float or k is _int:
-        return RPowScalar(x)(c)
-    return Pow()(x, c)
+    return binary(x, c, Pow, PowScalar, RPowScalar)
 
 
 def rpow(x: Any, c: Any) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
-from .arithmetic import Mul, MulConst
+from .arithmetic import Mul, MulConst, binary
 from .broadcast import sum_to
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
@@ -368,24 +368,12 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
 
 def maximum(x0: Any, x1: Any) -> Variable:
     """Elementwise maximum with broadcasting; on ties each operand gets half the gradient."""
-    c = x1.__class__
-    if c is _float or c is _int:
-        return MaximumScalar(x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
-        return MaximumScalar(x0)(x1)
-    return Maximum()(x0, x1)
+    return binary(x0, x1, Maximum, MaximumScalar, MaximumScalar)
 
 
 def minimum(x0: Any, x1: Any) -> Variable:
     """Elementwise minimum with broadcasting; on ties each operand gets half the gradient."""
-    c = x1.__class__
-    if c is _float or c is _int:
-        return MinimumScalar(x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
-        return MinimumScalar(x0)(x1)
-    return Minimum()(x0, x1)
+    return binary(x0, x1, Minimum, MinimumScalar, MinimumScalar)
 
 
 def cast(x: Any, dtype: Any) -> Variable:
