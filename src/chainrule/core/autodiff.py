@@ -40,9 +40,10 @@ def _ones_like(a: Any) -> Any:
     return xp_of(a).ones_like(a)
 
 
-def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: Any) -> dict:
+def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: Any, stop: Any = None) -> dict:
     """Propagate ``seeds`` from ``outputs``; returns {variable: grad} for every leaf reached,
-    and for intermediates too when ``retain`` is True or a set that holds them."""
+    and for intermediates too when ``retain`` is True or a set that holds them. Variables in
+    the set ``stop`` are treated as leaves (nothing above them is visited)."""
     retain_all = retain is True
     grads: dict = {}
     heap: list = []
@@ -89,7 +90,7 @@ def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: A
                 g = grads.get(x)
                 grads[x] = gx if g is None else g + gx
                 c = x.creator
-                if c is not None and c not in seen:
+                if c is not None and c not in seen and (stop is None or x not in stop):
                     seen.add(c)
                     count += 1
                     push(heap, (-c.generation, count, c))
@@ -140,3 +141,15 @@ def _zeros_like(a: Any) -> Any:
     from ..backend import xp_of
 
     return xp_of(a).zeros_like(a)
+
+
+def local_gradients(output: Variable, inputs: Sequence[Variable], constants: Sequence[Variable] = (),
+                    create_graph: bool = True) -> list:
+    """d(output)/d(inputs) through the graph *between* them only: ``inputs`` and ``constants``
+    are treated as leaves (nothing above them is visited). For gradient Functions that rebuild a
+    local expression of their own inputs to get their backward: what lies above those inputs,
+    and above the incoming gradients (``constants``), is the outer backward pass's business."""
+    stop = set(inputs)
+    stop.update(c for c in constants if c is not None)
+    grads = _run([output], _seed([output], None), create_graph, False, stop)
+    return [grads.get(x) for x in inputs]

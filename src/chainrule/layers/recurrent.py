@@ -98,22 +98,19 @@ class LSTM(Layer):
 
     def forward(self, x: Any) -> Variable:
         h = self.h
-        sigmoid = F.sigmoid
         xf, xi, xo, xu = self._x_gates(x)
-        if h is None:
-            f, i, o, u = sigmoid(xf), sigmoid(xi), sigmoid(xo), F.tanh(xu)
-        else:
+        if h is not None:
             # x2*(x) + h2*(h) as one fused linear op each: h @ W_h* with x2*(x) as its bias term
             maps = (self.h2f, self.h2i, self.h2o, self.h2u)
             for m in maps:
                 if m._pending:
                     m._first_call(h)
-            f = sigmoid(F.linear(h, self.h2f.w, xf))
-            i = sigmoid(F.linear(h, self.h2i.w, xi))
-            o = sigmoid(F.linear(h, self.h2o.w, xo))
-            u = F.tanh(F.linear(h, self.h2u.w, xu))
-        c = i * u if self.c is None else f * self.c + i * u
-        h = o * F.tanh(c)
+            xf = F.linear(h, self.h2f.w, xf)
+            xi = F.linear(h, self.h2i.w, xi)
+            xo = F.linear(h, self.h2o.w, xo)
+            xu = F.linear(h, self.h2u.w, xu)
+        # the gate activations and the state update as one op (F.lstm_cell)
+        h, c = F.lstm_cell(xf, xi, xo, xu, self.c)
         self.h = h
         self.c = c
         return h

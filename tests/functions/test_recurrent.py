@@ -1,0 +1,63 @@
+"""F.lstm_cell: the fused LSTM state update against its composition of elementary ops."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functions as F
+from chainrule.testing import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(11)
+GATES = [RNG.standard_normal((3, 4)) for _ in range(5)]
+
+
+def composed(af, ai, ao, au, cp=None):
+    f, i, o, u = F.sigmoid(af), F.sigmoid(ai), F.sigmoid(ao), F.tanh(au)
+    c = i * u if cp is None else f * cp + i * u
+    return o * F.tanh(c), c
+
+
+def fused(*xs):
+    return F.lstm_cell(*xs)
+
+
+@pytest.mark.parametrize("k", [4, 5], ids=["first-step", "with-c_prev"])
+def test_values_match_the_composition(k):
+    xs = [cr.Variable(a) for a in GATES[:k]]
+    for got, want in zip(fused(*xs), composed(*xs)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [4, 5], ids=["first-step", "with-c_prev"])
+def test_gradcheck_and_gradgradcheck(k):
+    assert gradcheck(fused, *GATES[:k])
+    assert gradgradcheck(fused, *GATES[:k])
+    assert gradgradcheck(lambda *xs: fused(*xs)[0], *GATES[:k])  # c gets no gradient
+    assert gradgradcheck(lambda *xs: fused(*xs)[1], *GATES[:k])  # h gets no gradient
+
+
+@pytest.mark.parametrize("k", [4, 5], ids=["first-step", "with-c_prev"])
+def test_higher_orders_match_the_composition(k):
+    """Up to the fourth derivative, with create_graph=True at every level."""
+    def derivatives(fn):
+        xs = [cr.Variable(a) for a in GATES[:k]]
+        h, c = fn(*xs)
+        s = (h * h).sum() + (c * h).sum()
+        out = []
+        for power in (2, 3, 2):
+            gs = cr.gradients(s, xs, create_graph=True)
+            out += [g.numpy() for g in gs]
+            s = sum(((g ** power).sum() for g in gs), cr.variable(0.0))
+        return out + [g.numpy() for g in cr.gradients(s, xs)]
+
+    for got, want in zip(derivatives(fused), derivatives(composed)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match=r"lstm_cell: .*\(3, 4\).*\(3, 5\)"):
+        F.lstm_cell(GATES[0], GATES[1], GATES[2], np.ones((3, 5)))
+
+
+def test_float32_stays_float32():
+    h, c = F.lstm_cell(*[a.astype(np.float32) for a in GATES])
+    assert h.dtype == np.float32 and c.dtype == np.float32
