@@ -4,6 +4,7 @@ from __future__ import annotations
 import heapq
 from typing import Any, Sequence
 
+from ..backend import xp_of
 from .config import _Switch
 from .variable import Variable, as_variable
 
@@ -35,8 +36,6 @@ def _seed(outputs: Sequence[Variable], grad_outputs: Any) -> list:
 
 
 def _ones_like(a: Any) -> Any:
-    from ..backend import xp_of
-
     return xp_of(a).ones_like(a)
 
 
@@ -103,12 +102,24 @@ def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph
     """Accumulate gradients of ``outputs`` into the ``grad`` of every leaf they depend on."""
     outputs = [as_variable(y) for y in outputs]
     grads = _run(outputs, _seed(outputs, grad_outputs), create_graph, retain_grad)
-    with _Switch(enable_backprop=create_graph):
-        for v, g in grads.items():
-            if v.creator is None or retain_grad:
-                if v.creator is None:
-                    _check_float(v, "backward")
-                v.grad = g if v.grad is None else v.grad + g
+    todo = []
+    for v, g in grads.items():
+        if v.creator is None:
+            if v.data.dtype.kind not in "fc":
+                _check_float(v, "backward")  # raises before any .grad is touched
+        elif not retain_grad:
+            continue
+        todo.append((v, g))
+    pending = []
+    for v, g in todo:
+        if v.grad is None:
+            v.grad = g
+        else:
+            pending.append((v, g))
+    if pending:  # accumulation is an op: differentiable when create_graph
+        with _Switch(enable_backprop=create_graph):
+            for v, g in pending:
+                v.grad = v.grad + g
 
 
 def gradients(outputs: Any, inputs: Any, grad_outputs: Any = None, create_graph: bool = False) -> list:
@@ -138,8 +149,6 @@ def gradients(outputs: Any, inputs: Any, grad_outputs: Any = None, create_graph:
 
 
 def _zeros_like(a: Any) -> Any:
-    from ..backend import xp_of
-
     return xp_of(a).zeros_like(a)
 
 

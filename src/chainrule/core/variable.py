@@ -157,9 +157,7 @@ class Variable:
         With ``create_graph=True`` the gradients are themselves differentiable; intermediate
         variables keep their ``grad`` only with ``retain_grad=True``.
         """
-        from .autodiff import backward
-
-        backward([self], None, create_graph=create_graph, retain_grad=retain_grad)
+        _autodiff.backward([self], None, create_graph=create_graph, retain_grad=retain_grad)
 
     def to(self, device: Any) -> "Variable":
         """This variable on ``device`` (``"cpu"``, ``"cuda"``); differentiable."""
@@ -371,7 +369,8 @@ def randn(shape: Any, rng: Any = None, dtype: Any = np.float64) -> Variable:
     return Variable(np.asarray(get_rng(rng).standard_normal(_shape_args((shape,))), dtype=dtype))
 
 
-# Late imports: the op modules import this one.
+# Late imports: the op modules and the backward pass import this one.
+from . import autodiff as _autodiff  # noqa: E402
 from ..functions import arithmetic as _ar  # noqa: E402
 from ..functions.arithmetic import AddScalar as _AddScalar, MulScalar as _MulScalar  # noqa: E402
 from .. import functions as _F  # noqa: E402
