@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..backend import xp_of
 from ..core.function import Function
+from ..core.variable import as_variable
 
 __all__ = ["broadcast_to", "sum_to", "expand", "sum_to_array"]
 
@@ -14,6 +17,8 @@ def sum_to_array(a: Any, shape: tuple) -> Any:
     shape = tuple(shape)
     if a.shape == shape:
         return a
+    if a.shape[1:] == shape:  # the common case: a bias-like gradient, summed over the batch axis
+        return np.add.reduce(a, axis=0) if type(a) is np.ndarray else a.sum(axis=0)
     lead = a.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {a.shape} to larger shape {shape}")
@@ -50,8 +55,6 @@ class SumTo(Function):
 
 def broadcast_to(x: Any, shape: Any) -> Any:
     """Broadcast ``x`` to ``shape`` (NumPy rules); gradient: ``sum_to`` back."""
-    from ..core.variable import as_variable
-
     x = as_variable(x)
     if tuple(x.shape) == tuple(shape):
         return x
@@ -60,8 +63,6 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 def expand(x: Any, shape: Any) -> Any:
     """PyTorch spelling of ``broadcast_to``; ``-1`` keeps that axis' size."""
-    from ..core.variable import as_variable
-
     x = as_variable(x)
     shape = tuple(shape)
     lead = len(shape) - x.ndim
@@ -73,8 +74,6 @@ def expand(x: Any, shape: Any) -> Any:
 
 def sum_to(x: Any, shape: Any) -> Any:
     """Sum ``x`` down to ``shape``, the adjoint of broadcasting; gradient: ``broadcast_to``."""
-    from ..core.variable import as_variable
-
     x = as_variable(x)
     if tuple(x.shape) == tuple(shape):
         return x

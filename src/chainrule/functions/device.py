@@ -5,6 +5,7 @@ from typing import Any
 
 from ..backend import backend_of, get_backend
 from ..core.function import Function
+from ..core.variable import as_variable
 
 __all__ = ["to_device"]
 
@@ -23,8 +24,6 @@ class ToDevice(Function):
 
 def to_device(x: Any, device: Any) -> Any:
     """``x`` on ``device`` ("cpu", "cuda", or a Backend); the gradient goes back to x's device."""
-    from ..core.variable import as_variable
-
     x = as_variable(x)
     if backend_of(x.data) is get_backend(device):
         return x
