@@ -7,7 +7,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .backend import backend_of, get_backend
-from .core import Variable, as_variable, gradients, no_grad
+from .core import Variable, gradients, no_grad
 from .functions.broadcast import sum_to
 
 __all__ = ["numerical_grad", "gradcheck", "gradgradcheck"]

@@ -4,36 +4,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.functions as F
-from chainrule.testing import gradcheck, gradgradcheck
-
-
-def rand(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def check(f, *arrays):
-    assert gradcheck(f, *arrays)
-    assert gradgradcheck(f, *arrays)
-
-
-def torch_compare(f_cr, f_torch, *arrays):
-    """Values and vector-Jacobian products of ``f_cr`` against ``f_torch`` (PyTorch)."""
-    torch = pytest.importorskip("torch")
-    xs = [cr.Variable(a.copy()) for a in arrays]
-    ys = f_cr(*xs)
-    ys = list(ys) if isinstance(ys, (list, tuple)) else [ys]
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    yts = f_torch(*ts)
-    yts = list(yts) if isinstance(yts, (list, tuple)) else [yts]
-    assert len(ys) == len(yts)
-    rng = np.random.default_rng(1)
-    ws = [rng.standard_normal(y.shape) for y in ys]
-    for y, yt in zip(ys, yts):
-        np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
-    gs = cr.gradients(ys, xs, grad_outputs=[cr.Variable(w) for w in ws])
-    gts = torch.autograd.grad(yts, ts, grad_outputs=[torch.tensor(w) for w in ws])
-    for g, gt in zip(gs, gts):
-        np.testing.assert_allclose(g.data, gt.numpy(), rtol=1e-12, atol=1e-12)
+from oracle import check, rand, torch_compare
 
 
 # ----- reshape / transpose / squeeze / unsqueeze / flatten -----

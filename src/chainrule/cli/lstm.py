@@ -34,7 +34,6 @@ def train(a, log=None) -> tuple:
     Progress and per-epoch losses go to ``log`` (default: stderr)."""
     from tqdm import tqdm
 
-    import chainrule as cr
     import chainrule.functions as F
     from chainrule import data, models, optim
 
