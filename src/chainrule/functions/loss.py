@@ -56,44 +56,43 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x, t):
         xp = xp_of(x)
+        host = xp is np  # NumPy's ufunc.reduce skips the Python wrapper of ndarray.sum/max
         n, c = x.shape
-        s = x - x.max(axis=1, keepdims=True)
+        s = x - (np.maximum.reduce(x, axis=1, keepdims=True) if host else x.max(axis=1, keepdims=True))
         e = xp.exp(s)
-        z = e.sum(axis=1, keepdims=True)
+        z = np.add.reduce(e, axis=1, keepdims=True) if host else e.sum(axis=1, keepdims=True)
         e /= z  # softmax(x); becomes softmax(x) - onehot(t) below
         ignore = self.ignore_index
         valid, tt = None, t
         if n:
-            if ignore >= 0 or int(t.min()) < 0:  # some labels are ignored (or out of range)
+            lo = int(np.minimum.reduce(t) if host else t.min())
+            if ignore >= 0 or lo < 0:  # some labels are ignored (or out of range)
                 valid = t != ignore
                 tt = xp.where(valid, t, 0)
                 lo, hi = int(tt.min()), int(tt.max())
             else:
-                lo, hi = 0, int(t.max())
+                hi = int(np.maximum.reduce(t) if host else t.max())
             if lo < 0 or hi >= c:
                 bad = tt[(tt < 0) | (tt >= c)]
                 raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
                                  f"(logits shape {x.shape})")
         rows = xp.arange(n)
-        nll = xp.log(z[:, 0]) - s[rows, tt]  # -log_softmax(x)[rows, t]
-        if valid is None:
-            count = n
-            coef = xp.ones(n, dtype=x.dtype)
-        else:
+        nll = xp.log(z[:, 0])
+        nll -= s[rows, tt]  # -log_softmax(x)[rows, t]
+        count = n
+        if valid is not None:
             nll *= valid
             count = int(valid.sum())
-            coef = valid.astype(x.dtype)
         # coef: weight of each row's loss in the output (N,)
         if self.reduction == "mean":
             scale = x.dtype.type(1.0 / max(count, 1))
-            coef *= scale
-            y = nll.sum() * scale
-        elif self.reduction == "sum":
-            y = nll.sum()
+            coef = xp.full(n, scale, dtype=x.dtype) if valid is None else valid * scale
+            y = (np.add.reduce(nll) if host else nll.sum()) * scale
         else:
-            y = nll
+            coef = xp.ones(n, dtype=x.dtype) if valid is None else valid.astype(x.dtype)
+            y = nll.sum() if self.reduction == "sum" else nll
         e[rows, tt] -= 1.0
-        self.diff, self.coef, self.tt = e, coef, tt
+        self.diff, self.coef, self.tt = e, coef.astype(x.dtype, copy=False), tt
         return xp.asarray(y, dtype=x.dtype)
 
     def backward(self, gy):
