@@ -120,3 +120,9 @@ def test_getitem_is_differentiable():
     y = x[1:4] * 2.0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0, 2, 2, 2, 0])
+
+
+def test_repr_follows_numpy_printing_for_every_dtype():
+    assert repr(cr.Variable(np.array(0.1, dtype=np.float32))) == "variable(0.1)"
+    assert repr(cr.Variable(np.array(3))) == "variable(3)"
+    assert repr(cr.Variable(np.array([True, False]))) == "variable([ True False])"

@@ -115,8 +115,6 @@ class Variable:
         label = self.name or "variable"
         if self.data is None:
             return f"{label}(None)"
-        if self.data.ndim == 0:
-            return f"{label}({self.data.item()!r})"
         body = str(self.numpy()).replace("\n", "\n" + " " * (len(label) + 1))
         return f"{label}({body})"
 
