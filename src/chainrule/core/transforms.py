@@ -190,6 +190,19 @@ def vjp(f: Callable, *primals: Any) -> tuple:
     return _pack(_finish(outs, keep), multi), vjp_fn
 
 
+def _primals_and_tangents(primals: Any, tangents: Any, who: str) -> tuple:
+    """(multi, primal Variables, tangents shaped like them, keep Variables?, create_graph?)."""
+    multi, ps = _as_primals(primals, who)
+    _, ts = _as_primals(tangents, who)
+    if len(ps) != len(ts):
+        raise ValueError(f"{who}: {len(ps)} primals but {len(ts)} tangents")
+    xs = [_lift(p) for p in ps]
+    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
+            or any(isinstance(t, Variable) for t in ts))
+    ts = [_like(t, x, who, f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    return multi, xs, ts, keep, keep and is_grad_enabled()
+
+
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     """``(f(*primals), J @ tangents)``: the forward-mode directional derivative.
 
@@ -197,15 +210,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     has the structure of ``f``'s output. Computed as the derivative of a vjp with respect to
     its (linear) cotangent, i.e. two reverse passes.
     """
-    _, ps = _as_primals(primals, "jvp")
-    _, ts = _as_primals(tangents, "jvp")
-    if len(ps) != len(ts):
-        raise ValueError(f"jvp: {len(ps)} primals but {len(ts)} tangents")
-    xs = [_lift(p) for p in ps]
-    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
-            or any(isinstance(t, Variable) for t in ts))
-    create = keep and is_grad_enabled()
-    ts = [_like(t, x, "jvp", f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    _, xs, ts, keep, create = _primals_and_tangents(primals, tangents, "jvp")
     with _Tracing():
         out = f(*xs)
         multi, outs = _outputs(out)
@@ -308,15 +313,7 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
     """``(f(*primals), H @ tangents)`` for scalar ``f``, by reverse-over-reverse (two passes,
     no Hessian is formed). The product has the structure of ``primals`` (tuple or single)."""
-    multi, ps = _as_primals(primals, "hvp")
-    _, ts = _as_primals(tangents, "hvp")
-    if len(ps) != len(ts):
-        raise ValueError(f"hvp: {len(ps)} primals but {len(ts)} tangents")
-    xs = [_lift(p) for p in ps]
-    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
-            or any(isinstance(t, Variable) for t in ts))
-    create = keep and is_grad_enabled()
-    ts = [_like(t, x, "hvp", f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    multi, xs, ts, keep, create = _primals_and_tangents(primals, tangents, "hvp")
     with _Tracing():
         out = _scalar(f(*xs), "hvp")
         gs = gradients([out], xs, create_graph=True)
