@@ -111,6 +111,9 @@ class AddScalar(Function):
 
 
 class MulScalar(Function):
+    """``x * c`` for a constant ``c``: a Python number, or an array (a mask, a sign pattern)
+    that gets no gradient."""
+
     __slots__ = ("c",)
 
     def __init__(self, c):
@@ -120,7 +123,7 @@ class MulScalar(Function):
         return x * self.c
 
     def backward(self, gy):
-        return gy * self.c
+        return MulScalar(self.c)(gy)
 
 
 class RSubScalar(Function):
@@ -210,21 +213,6 @@ class RPowScalar(Function):
         if y is None:
             y = rpow(self.inputs[0], self.c)
         return gy * y * math.log(self.c)
-
-
-class MulConst(Function):
-    """``x * c`` for a constant array ``c`` (a mask, a sign pattern) that gets no gradient."""
-
-    __slots__ = ("c",)
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return x * self.c
-
-    def backward(self, gy):
-        return MulConst(self.c)(gy)
 
 
 # ----- public functions -----

@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
-from .arithmetic import Mul, MulConst, binary
+from .arithmetic import Mul, MulScalar, binary
 from .broadcast import sum_to
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
@@ -176,7 +176,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return MulConst(x > 0)(gy)
+        return MulScalar(x > 0)(gy)
 
 
 class Abs(Function):
@@ -185,7 +185,7 @@ class Abs(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return MulConst(xp_of(x).sign(x))(gy)
+        return MulScalar(xp_of(x).sign(x))(gy)
 
 
 class Clip(Function):
@@ -205,7 +205,7 @@ class Clip(Function):
             mask = x >= lo
         else:
             mask = (x >= lo) & (x <= hi)
-        return MulConst(mask)(gy)
+        return MulScalar(mask)(gy)
 
 
 def _split_mask(a: Any, b: Any, upper: bool, dtype: Any) -> Any:
@@ -222,8 +222,8 @@ class _Extremum(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         m0 = _split_mask(x0.data, x1.data, self.upper, gy.dtype)
-        g0 = MulConst(m0)(gy)
-        g1 = MulConst(1 - m0)(gy)
+        g0 = MulScalar(m0)(gy)
+        g1 = MulScalar(1 - m0)(gy)
         if x0.shape != gy.shape:
             g0 = sum_to(g0, x0.shape)
         if x1.shape != gy.shape:
@@ -259,7 +259,7 @@ class _ExtremumScalar(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return MulConst(_split_mask(x, self.c, self.upper, x.dtype))(gy)
+        return MulScalar(_split_mask(x, self.c, self.upper, x.dtype))(gy)
 
 
 class MaximumScalar(_ExtremumScalar):
