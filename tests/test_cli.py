@@ -116,3 +116,15 @@ def test_cnn_prints_test_accuracy(capsys):
     assert float(re.search(r"test accuracy (\d\.\d+)", out).group(1)) > 0.5
     rc, _, err = run(capsys, "cnn", "-batch-size", "0")
     assert rc == 2 and "must be positive" in err
+
+
+def test_lstm_with_default_flags_reaches_the_target_loss():
+    """The main job as the README runs it: the last epoch's mean loss is below 0.005."""
+    import io
+
+    from chainrule.cli.lstm import build_parser, train
+
+    _, losses = train(build_parser().parse_args(["--quiet"]), log=io.StringIO())
+    assert len(losses) == 100
+    assert losses[-1] < 0.005
+    assert losses[-1] < losses[0] / 50
