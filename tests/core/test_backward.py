@@ -1,6 +1,6 @@
 """Backward: seeding, accumulation, retain_grad, create_graph, gradients(), unchain (seeds 002, 003).
 
-The quick start value and the sin series are in tests/functions/test_math.py."""
+The quick start value, the sin series and Newton's method are in tests/functions/test_math.py."""
 
 import numpy as np
 import pytest
@@ -64,20 +64,6 @@ def test_create_graph_controls_whether_grad_is_differentiable():
     x.cleargrad()
     gx.backward()
     assert x.grad.item() == pytest.approx(6 * 2.0)
-
-
-def test_newton_method_by_double_backprop():
-    x = cr.variable(2.0)
-    for _ in range(10):
-        y = x ** 4 - 2 * x ** 2
-        y.backward(create_graph=True)
-        gx = x.grad
-        x.cleargrad()
-        gx.backward()
-        gx2 = x.grad
-        x.data = x.data - gx.data / gx2.data
-        x.cleargrad()
-    assert x.item() == pytest.approx(1.0, abs=1e-12)
 
 
 def test_broadcast_gradients_reduce_to_input_shape():

@@ -5,6 +5,7 @@ import pytest
 import chainrule as cr
 import chainrule.functions as F
 from chainrule.testing import gradcheck, gradgradcheck
+from oracle import torch_compare
 
 rng = np.random.default_rng(4)
 
@@ -102,34 +103,26 @@ def test_float32_stays_float32_and_raw_input():
 def test_conv2d_matches_torch(xs, ws, s, p, d, g):
     torch = pytest.importorskip("torch")
     x, w, b = _data(2, *xs[1:]), _data(*ws), _data(ws[0])
-    X, W, B = cr.Variable(x), cr.Variable(w), cr.Variable(b)
-    y = F.conv2d(X, W, B, stride=s, padding=p, dilation=d, groups=g)
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    ty = torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p, dilation=d, groups=g)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-12)
-    gy = _data(*ty.shape)
-    ty.backward(torch.tensor(gy))
-    grads = cr.gradients([y], [X, W, B], grad_outputs=[cr.Variable(gy)])
-    for ours, t in zip(grads, (tx, tw, tb)):
-        np.testing.assert_allclose(ours.data, t.grad.numpy(), atol=1e-12)
+    torch_compare(lambda X, W, B: F.conv2d(X, W, B, stride=s, padding=p, dilation=d, groups=g),
+                  lambda tx, tw, tb: torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p, dilation=d,
+                                                                groups=g),
+                  x, w, b, rtol=1e-7, atol=1e-12)
 
 
 @pytest.mark.parametrize("s, p, op, d, g", [(1, 0, 0, 1, 1), (2, 1, 1, 1, 2), ((3, 2), (1, 0), (2, 1), (1, 2), 1)])
 def test_conv_transpose2d_matches_torch(s, p, op, d, g):
     torch = pytest.importorskip("torch")
     x, w, b = _data(2, 4, 4, 5), _data(4, 3, 3, 2), _data(3 * g)
-    X, W, B = cr.Variable(x), cr.Variable(w), cr.Variable(b)
-    y = F.conv_transpose2d(X, W, B, stride=s, padding=p, output_padding=op, dilation=d, groups=g)
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    ty = torch.nn.functional.conv_transpose2d(tx, tw, tb, stride=s, padding=p, output_padding=op,
-                                              groups=g, dilation=d)
-    assert y.shape == tuple(ty.shape)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-12)
-    gy = _data(*ty.shape)
-    ty.backward(torch.tensor(gy))
-    grads = cr.gradients([y], [X, W, B], grad_outputs=[cr.Variable(gy)])
-    for ours, t in zip(grads, (tx, tw, tb)):
-        np.testing.assert_allclose(ours.data, t.grad.numpy(), atol=1e-12)
+
+    def ours(X, W, B):
+        return F.conv_transpose2d(X, W, B, stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+
+    def theirs(tx, tw, tb):
+        return torch.nn.functional.conv_transpose2d(tx, tw, tb, stride=s, padding=p, output_padding=op,
+                                                    groups=g, dilation=d)
+
+    assert ours(x, w, b).shape == tuple(theirs(*(torch.tensor(a) for a in (x, w, b))).shape)
+    torch_compare(ours, theirs, x, w, b, rtol=1e-7, atol=1e-12)
 
 
 def test_conv2d_double_backward_matches_torch():
