@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import heapq
+
+import numpy as np
 from typing import Any, Sequence
 
 from ..backend import xp_of
 from .config import _Switch
+from .config import _state as _config_state
 from .variable import Variable, as_variable
+
+_ndarray = np.ndarray
+_np_ones = np.ones
 
 
 def _check_float(v: Variable, who: str) -> None:
@@ -97,21 +103,130 @@ def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: A
     return grads
 
 
+def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any = None) -> dict:
+    """First-order ``_run`` on raw arrays: the same walk, but gradients are arrays, and a
+    Function's ``backward_data`` (when it has one) computes them without building Variables.
+    Functions without it get their ``backward`` called on wrapped gradients (with recording
+    off) and the results unwrapped. Returns {variable: array}."""
+    retain_all = retain is True
+    grads: dict = {}
+    heap: list = []
+    seen: set = set()
+    count = 0
+    push = heapq.heappush
+    pop = heapq.heappop
+    for y, gy in zip(outputs, seeds):
+        g = grads.get(y)
+        grads[y] = gy if g is None else g + gy
+        f = y.creator
+        if f is not None and f not in seen:
+            seen.add(f)
+            count += 1
+            push(heap, (-f.generation, count, f))
+    kept: dict = {}
+    token = None  # recording is switched off only once a Variable backward must run
+    try:
+        while heap:
+            f = pop(heap)[2]
+            outs = f.outputs
+            bd = f.backward_data
+            if len(outs) == 1:
+                o = outs[0]()
+                g = grads.pop(o, None)
+                if retain and g is not None and (retain_all or o in retain):
+                    kept[o] = g
+                if bd is not None:
+                    gxs = bd(g)
+                else:
+                    if token is None:
+                        token = _recording_off()
+                    gxs = _unwrap(f.backward(None if g is None else Variable._new(g)))
+            else:
+                gys = []
+                for r in outs:
+                    o = r()
+                    g = grads.pop(o, None)
+                    if retain and g is not None and (retain_all or o in retain):
+                        kept[o] = g
+                    gys.append(g)
+                if bd is not None:
+                    gxs = bd(*gys)
+                else:
+                    if token is None:
+                        token = _recording_off()
+                    gxs = _unwrap(f.backward(*[None if g is None else Variable._new(g) for g in gys]))
+            inputs = f.inputs
+            if gxs.__class__ is not tuple and gxs.__class__ is not list:
+                if len(inputs) != 1:
+                    raise TypeError(f"{f.name}.backward returned 1 gradient for {len(inputs)} inputs")
+                gxs = (gxs,)
+            for x, gx in zip(inputs, gxs):
+                if gx is None:
+                    continue
+                g = grads.get(x)
+                grads[x] = gx if g is None else g + gx
+                c = x.creator
+                if c is not None and c not in seen and (stop is None or x not in stop):
+                    seen.add(c)
+                    count += 1
+                    push(heap, (-c.generation, count, c))
+    finally:
+        if token is not None:
+            _config_state.reset(token)
+    if kept:
+        grads.update(kept)
+    return grads
+
+
+def _recording_off() -> Any:
+    return _config_state.set(_config_state.get().replace(enable_backprop=False))
+
+
+def _unwrap(gxs: Any) -> Any:
+    """A ``backward`` result (Variable, None, or a sequence of them) as arrays."""
+    if gxs.__class__ is tuple or gxs.__class__ is list:
+        return [None if g is None else g.data if g.__class__ is Variable else as_variable(g).data
+                for g in gxs]
+    if gxs is None:
+        return None
+    return gxs.data if gxs.__class__ is Variable else as_variable(gxs).data
+
+
+def _grads(outputs: list, grad_outputs: Any, create_graph: bool, retain: Any, stop: Any = None) -> dict:
+    """{variable: gradient Variable}: the Variable engine with ``create_graph``, else the array
+    engine with its results wrapped."""
+    seeds = _seed(outputs, grad_outputs)
+    if create_graph:
+        return _run(outputs, seeds, True, retain, stop)
+    wrap = Variable._new
+    grads = _run_arrays(outputs, [s.data for s in seeds], retain, stop)
+    return {v: wrap(g) for v, g in grads.items()}
+
+
 def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph: bool = False,
              retain_grad: bool = False) -> None:
     """Accumulate gradients of ``outputs`` into the ``grad`` of every leaf they depend on."""
     outputs = [as_variable(y) for y in outputs]
-    grads = _run(outputs, _seed(outputs, grad_outputs), create_graph, retain_grad)
-    todo = []
-    for v, g in grads.items():
-        if v.creator is None:
-            if v.data.dtype.kind not in "fc":
-                _check_float(v, "backward")  # raises before any .grad is touched
-        elif not retain_grad:
-            continue
-        todo.append((v, g))
+    if create_graph:
+        grads = _run(outputs, _seed(outputs, grad_outputs), True, retain_grad)
+    elif grad_outputs is None and len(outputs) == 1:  # the common case: loss.backward()
+        y = outputs[0]
+        _check_float(y, "backward")
+        data = y.data
+        grads = _run_arrays(outputs, [_np_ones(data.shape, data.dtype) if data.__class__ is _ndarray
+                                      else _ones_like(data)], retain_grad)
+    else:
+        grads = _run_arrays(outputs, [s.data for s in _seed(outputs, grad_outputs)], retain_grad)
+    for v in grads:
+        if v.creator is None and v.data.dtype.kind not in "fc":
+            _check_float(v, "backward")  # raises before any .grad is touched
+    wrap = Variable._new
     pending = []
-    for v, g in todo:
+    for v, g in grads.items():
+        if v.creator is not None and not retain_grad:
+            continue
+        if not create_graph:
+            g = wrap(g)
         if v.grad is None:
             v.grad = g
         else:
@@ -138,7 +253,7 @@ def gradients(outputs: Any, inputs: Any, grad_outputs: Any = None, create_graph:
         if not isinstance(x, Variable):
             raise TypeError(f"gradients: inputs must be Variables, got {type(x).__name__}")
         _check_float(x, "gradients")
-    grads = _run(outputs, _seed(outputs, grad_outputs), create_graph, set(inputs))
+    grads = _grads(outputs, grad_outputs, create_graph, set(inputs))
     result = []
     for x in inputs:
         g = grads.get(x)
@@ -160,5 +275,5 @@ def local_gradients(output: Variable, inputs: Sequence[Variable], constants: Seq
     and above the incoming gradients (``constants``), is the outer backward pass's business."""
     stop = set(inputs)
     stop.update(c for c in constants if c is not None)
-    grads = _run([output], _seed([output], None), create_graph, False, stop)
+    grads = _grads([output], None, create_graph, False, stop)
     return [grads.get(x) for x in inputs]

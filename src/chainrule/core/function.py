@@ -27,21 +27,25 @@ class Function:
 
     When backprop is enabled, calling the function records ``inputs`` (strong references),
     ``outputs`` (weak references, so dropping the result frees the graph) and ``generation``.
+
+    A subclass may also define ``backward_data(*gys)``: the same gradients on raw arrays, for
+    first-order passes. It must agree with ``backward`` (the tests compare the two).
     """
 
     __slots__ = ("inputs", "outputs", "generation", "__weakref__", "__dict__")
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        # Ops whose forward takes exactly one array get the leaner one-argument call.
+        # Ops whose forward takes exactly one, two or three arrays get a leaner fixed-arity call.
         fwd = cls.__dict__.get("forward")
         if fwd is not None and "__call__" not in cls.__dict__:
             code = fwd.__code__
             fixed = not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and not fwd.__defaults__
             n = code.co_argcount - 1 if fixed else -1
-            cls.__call__ = {1: Function._call_unary, 2: Function._call_binary}.get(n, Function._call_many)
+            cls.__call__ = {1: Function._call_unary, 2: Function._call_binary,
+                            3: Function._call_ternary}.get(n, Function._call_many)
 
-    # _call_unary, _call_binary and _call_many repeat the same wrapping-and-recording tail on
+    # _call_unary, _call_binary, _call_ternary and _call_many repeat the same wrapping-and-recording tail on
     # purpose: it is the hottest code of the library, and a shared helper would cost a Python
     # call per op (the overhead benchmark measures the difference).
     def _call_unary(self, x: Any) -> Any:
@@ -110,6 +114,46 @@ class Function:
             out.generation = 0
         return out
 
+    def _call_ternary(self, a: Any, b: Any, c: Any) -> Any:
+        try:
+            if a.__class__ is not Variable:
+                a = as_variable(a)
+            if b.__class__ is not Variable:
+                b = as_variable(b)
+            if c.__class__ is not Variable:
+                c = as_variable(c)
+            ys = self.forward(a.data, b.data, c.data)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _op_error(self, (a, b, c), e) from e
+        gen = a.generation
+        if b.generation > gen:
+            gen = b.generation
+        if c.generation > gen:
+            gen = c.generation
+        if ys.__class__ is not _ndarray:
+            if ys.__class__ is tuple:
+                return self._wrap_many((a, b, c), ys, gen)
+            if isinstance(ys, _generic):
+                ys = ys.__array__()
+        out = _vnew(Variable)
+        out.data = ys
+        out.grad = None
+        out.name = None
+        cfg = get_config()
+        if cfg.enable_backprop:
+            out.creator = self
+            out.generation = gen + 1
+            self.generation = gen
+            self.inputs = (a, b, c)
+            self.outputs = (_ref(out),)
+            if cfg.tapes:
+                for t in cfg.tapes:
+                    t._record(self)
+        else:
+            out.creator = None
+            out.generation = 0
+        return out
+
     def _call_many(self, *inputs: Any) -> Any:
         try:
             inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
@@ -163,6 +207,11 @@ class Function:
 
     def backward(self, *gys: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    # Optional: ``backward_data(*gys)`` on raw arrays, returning arrays (or None) like
+    # ``backward``. First-order passes (``create_graph=False``) use it when present and skip
+    # building gradient Variables; ``backward`` stays the definition for every higher order.
+    backward_data: Any = None
 
     @property
     def name(self) -> str:

@@ -125,6 +125,9 @@ class MulScalar(Function):
     def backward(self, gy):
         return MulScalar(self.c)(gy)
 
+    def backward_data(self, gy):
+        return gy * self.c
+
 
 class RSubScalar(Function):
     __slots__ = ("c",)

@@ -144,7 +144,8 @@ class _LinearGrad(Function):
 
 
 class Linear(Function):
-    """``x @ W (+ b)`` for ``x`` of shape (..., in) and ``W`` of shape (in, out).
+    """``x @ W + b`` for ``x`` of shape (..., in), ``W`` (in, out) and ``b`` broadcasting to the
+    output (``LinearNoBias`` is the same without ``b``).
 
     ``need_x=False`` (``x`` was passed as a raw array, so its gradient cannot be observed)
     skips the input-gradient GEMM.
@@ -155,16 +156,12 @@ class Linear(Function):
     def __init__(self, need_x: bool = True):
         self.need_x = need_x
 
-    def forward(self, x, W, b=None):
-        if x.ndim == 2:
-            y = x @ W
-        else:
-            y = (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
-        if b is not None:
-            try:
-                y += b  # y is a fresh array: add in place unless b widens its dtype or shape
-            except (TypeError, ValueError):
-                y = y + b
+    def forward(self, x, W, b):
+        y = _affine(x, W)
+        try:
+            y += b  # y is a fresh array: add in place unless b widens its dtype or shape
+        except (TypeError, ValueError):
+            y = y + b
         return y
 
     def backward(self, gy):
@@ -181,27 +178,50 @@ class Linear(Function):
         b = self.inputs[2]
         return gx, gW, sum_to(gy, b.shape)
 
+    def backward_data(self, gy):
+        inputs = self.inputs
+        x, W = inputs[0].data, inputs[1].data
+        if x.ndim != 2:  # one GEMM over all leading axes
+            gy2 = gy.reshape(-1, gy.shape[-1])
+            gx = (gy2 @ W.T).reshape(x.shape) if self.need_x else None
+            gW = x.reshape(-1, x.shape[-1]).T @ gy2
+        else:
+            gx = gy @ W.T if self.need_x else None
+            gW = x.T @ gy
+        if len(inputs) == 2:
+            return gx, gW
+        return gx, gW, sum_to_array(gy, inputs[2].data.shape)
+
+
+class LinearNoBias(Linear):
+    """``x @ W``: ``Linear`` without the bias input (same gradients, same name in graphs)."""
+
+    __slots__ = ()
+    name = "Linear"
+
+    def forward(self, x, W):
+        return _affine(x, W)
+
+
+def _affine(x: Any, W: Any) -> Any:
+    """``x @ W`` as one GEMM over all leading axes of ``x``; misaligned shapes raise ``linear: ...``."""
+    if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[0]:
+        raise ValueError(f"linear: shapes {tuple(x.shape)} and {tuple(W.shape)} are not aligned "
+                         f"(expected x (..., in) and W (in, out))")
+    if x.ndim <= 2:
+        return x @ W
+    return (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
+
 
 def linear(x: Any, W: Any, b: Any = None) -> Any:
     """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
     ``b`` may also be any array that broadcasts to the output, e.g. another map's (..., out) result.
 
-    One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three."""
-    need_x = isinstance(x, Variable)
-    if not hasattr(x, "shape"):
-        x = as_variable(x)
-    if not hasattr(W, "shape"):
-        W = as_variable(W)
-    xs = x.shape
-    ws = W.shape
-    if len(ws) != 2 or not xs or xs[-1] != ws[0]:
-        raise ValueError(f"linear: shapes {tuple(xs)} and {tuple(ws)} are not aligned "
-                         f"(expected x (..., in) and W (in, out))")
-    if len(xs) == 1:
-        y = matmul(x, W)
-        return y if b is None else y + b
+    One fused op (a single GEMM over all leading axes of ``x``); differentiable in all three.
+    A raw-array ``x`` gets no gradient, so its gradient GEMM is skipped."""
+    need_x = x.__class__ is Variable or isinstance(x, Variable)
     if b is None:
-        return Linear(need_x)(x, W)
+        return LinearNoBias(need_x)(x, W)
     return Linear(need_x)(x, W, b)
 
 

@@ -69,10 +69,8 @@ class SoftmaxCrossEntropy(Function):
             if ignore >= 0 or lo < 0:  # some labels are ignored (or out of range)
                 valid = t != ignore
                 tt = xp.where(valid, t, 0)
-                lo, hi = int(tt.min()), int(tt.max())
-            else:
-                hi = int(np.maximum.reduce(t) if host else t.max())
-            if lo < 0 or hi >= c:
+                lo = int(tt.min())
+            if lo < 0 or int(np.maximum.reduce(tt) if host else tt.max()) >= c:
                 bad = tt[(tt < 0) | (tt >= c)]
                 raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
                                  f"(logits shape {x.shape})")
@@ -83,21 +81,41 @@ class SoftmaxCrossEntropy(Function):
         if valid is not None:
             nll *= valid
             count = int(valid.sum())
-        # coef: weight of each row's loss in the output (N,)
+        # the weight of each row's loss in the output: ``scale`` for all rows, or ``coef`` (N,)
+        coef = scale = None
         if self.reduction == "mean":
             scale = x.dtype.type(1.0 / max(count, 1))
-            coef = xp.full(n, scale, dtype=x.dtype) if valid is None else valid * scale
+            if valid is not None:
+                coef = valid * scale
             y = (np.add.reduce(nll) if host else nll.sum()) * scale
         else:
-            coef = xp.ones(n, dtype=x.dtype) if valid is None else valid.astype(x.dtype)
+            if valid is None:
+                scale = x.dtype.type(1)
+            else:
+                coef = valid
             y = nll.sum() if self.reduction == "sum" else nll
         e[rows, tt] -= 1.0
-        self.diff, self.coef, self.tt = e, coef.astype(x.dtype, copy=False), tt
+        self.diff, self.tt, self.scale = e, tt, scale
+        self.coef = None if coef is None else coef.astype(x.dtype, copy=False)
         return xp.asarray(y, dtype=x.dtype)
+
+    def _row_weights(self) -> Any:
+        """(N,) weight of each row's loss in the output."""
+        if self.coef is None:
+            return xp_of(self.diff).full(self.diff.shape[0], self.scale, dtype=self.diff.dtype)
+        return self.coef
 
     def backward(self, gy):
         x, _ = self.inputs
-        return SoftmaxCrossEntropyGrad(self.diff, self.coef, self.tt, self.reduction == "none")(x, gy), None
+        return SoftmaxCrossEntropyGrad(self.diff, self._row_weights(), self.tt, self.reduction == "none")(x, gy), None
+
+    def backward_data(self, gy):
+        if self.reduction == "none":
+            w = gy * self._row_weights()
+            return self.diff * w[:, None], None
+        if self.coef is None:
+            return self.diff * (gy * self.scale), None
+        return self.diff * (gy * self.coef)[:, None], None
 
 
 class SoftmaxCrossEntropyGrad(Function):

@@ -178,6 +178,9 @@ class ReLU(Function):
         x = self.inputs[0].data
         return MulScalar(x > 0)(gy)
 
+    def backward_data(self, gy):
+        return gy * (self.inputs[0].data > 0)
+
 
 class Abs(Function):
     def forward(self, x):

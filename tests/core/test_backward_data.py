@@ -1,0 +1,99 @@
+"""The first-order engine on raw arrays (``backward_data``) against the Variable engine.
+
+``create_graph=False`` passes use a Function's ``backward_data`` when it has one; the
+``create_graph=True`` pass uses ``backward``. Both must give the same gradients, and a Function
+without ``backward_data`` must still work (its ``backward`` runs with recording off).
+"""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functions as F
+from chainrule.core.function import Function
+from chainrule.functions.linalg import Linear, LinearNoBias
+from chainrule.functions.loss import SoftmaxCrossEntropy
+from chainrule.functions.math import ReLU
+from chainrule.functions.arithmetic import MulScalar
+from oracle import rand
+
+
+def both_engines(f, *arrays):
+    """Gradients of sum(f(*xs) * w) through the array engine and through the Variable engine."""
+    out = []
+    for create_graph in (False, True):
+        xs = [cr.Variable(a.copy()) for a in arrays]
+        y = f(*xs)
+        w = cr.Variable(np.random.default_rng(3).standard_normal(y.shape))
+        out.append([g.data for g in cr.gradients(y, xs, grad_outputs=w, create_graph=create_graph)])
+    return out
+
+
+CASES = {
+    "linear 2-D": (lambda x, W, b: F.linear(x, W, b), (rand(5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
+    "linear 3-D": (lambda x, W, b: F.linear(x, W, b), (rand(2, 5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
+    "linear 1-D": (lambda x, W, b: F.linear(x, W, b), (rand(3), rand(3, 4, seed=1), rand(4, seed=2))),
+    "linear (N, out) bias": (lambda x, W, b: F.linear(x, W, b), (rand(5, 3), rand(3, 4, seed=1), rand(5, 4, seed=2))),
+    "linear no bias": (lambda x, W: F.linear(x, W), (rand(2, 5, 3), rand(3, 4, seed=1))),
+    "relu": (F.relu, (rand(4, 6),)),
+    "mul by constant": (lambda x: x * 2.5, (rand(4, 6),)),
+    "mul by mask": (lambda x: MulScalar(np.arange(6) % 2)(x), (rand(4, 6),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_array_engine_matches_variable_engine(name):
+    f, arrays = CASES[name]
+    fast, slow = both_engines(f, *arrays)
+    for a, b in zip(fast, slow):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_cross_entropy_engines_agree(reduction, ignore):
+    t = np.array([0, 2, 1, 2, 0])
+    if ignore:
+        t[1] = -100
+    fast, slow = both_engines(lambda x: F.softmax_cross_entropy(x, t, reduction=reduction), rand(5, 3))
+    np.testing.assert_allclose(fast[0], slow[0], rtol=1e-13, atol=1e-13)
+    if ignore:
+        assert np.all(fast[0][1] == 0)
+
+
+def test_hot_ops_have_backward_data():
+    for cls in (Linear, LinearNoBias, ReLU, MulScalar, SoftmaxCrossEntropy):
+        assert cls.backward_data is not None, cls.__name__
+
+
+class Cube(Function):  # a user op with no backward_data
+    def forward(self, x):
+        return x ** 3
+
+    def backward(self, gy):
+        x, = self.inputs
+        assert not cr.is_grad_enabled()  # the array engine switched recording off
+        return gy * 3 * x * x
+
+
+def test_function_without_backward_data_runs_with_recording_off():
+    x = cr.Variable(np.array([1.0, 2.0]))
+    y = F.sum(F.relu(Cube()(x)) * 2.0)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [6.0, 24.0])
+    assert x.grad.creator is None
+    assert cr.is_grad_enabled()  # restored afterwards
+
+
+def test_recording_restored_when_backward_raises():
+    class Broken(Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, gy):
+            raise RuntimeError("boom")
+
+    x = cr.Variable(np.array([1.0]))
+    with pytest.raises(RuntimeError, match="boom"):
+        Broken()(x).backward()
+    assert cr.is_grad_enabled()
