@@ -21,6 +21,7 @@ __all__ = ["mean_squared_error", "mse_loss", "softmax_cross_entropy", "cross_ent
            "binary_cross_entropy_with_logits", "accuracy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}  # by itemsize
 
 
 # ----- mean squared error -----
@@ -64,13 +65,11 @@ class SoftmaxCrossEntropy(Function):
         e /= z  # softmax(x); becomes softmax(x) - onehot(t) below
         ignore = self.ignore_index
         valid, tt = None, t
-        if n:
-            lo = int(np.minimum.reduce(t) if host else t.min())
-            if ignore >= 0 or lo < 0:  # some labels are ignored (or out of range)
-                valid = t != ignore
-                tt = xp.where(valid, t, 0)
-                lo = int(tt.min())
-            if lo < 0 or int(np.maximum.reduce(tt) if host else tt.max()) >= c:
+        # one reduction checks every label: viewed as unsigned, negatives are huge too
+        if n and (ignore >= 0 or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
+            valid = t != ignore  # some labels are ignored (or out of range)
+            tt = xp.where(valid, t, 0)
+            if int(tt.min()) < 0 or int(tt.max()) >= c:
                 bad = tt[(tt < 0) | (tt >= c)]
                 raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
                                  f"(logits shape {x.shape})")
@@ -97,7 +96,7 @@ class SoftmaxCrossEntropy(Function):
         e[rows, tt] -= 1.0
         self.diff, self.tt, self.scale = e, tt, scale
         self.coef = None if coef is None else coef.astype(x.dtype, copy=False)
-        return xp.asarray(y, dtype=x.dtype)
+        return y if y.dtype == x.dtype else xp.asarray(y, dtype=x.dtype)
 
     def _row_weights(self) -> Any:
         """(N,) weight of each row's loss in the output."""
@@ -155,18 +154,23 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     Differentiable in ``x`` to any order.
     """
     x = as_variable(x)
+    xd = x.data
     t_data = t.data if isinstance(t, Variable) else t
     if not hasattr(t_data, "dtype"):
         t_data = np.asarray(t_data)
-    if type(t_data) is not type(x.data):  # host labels for device logits
-        t_data = backend_of(x.data).asarray(t_data)
-    if x.ndim != 2:
-        raise ValueError(f"softmax_cross_entropy: logits must be 2-D (N, C), got shape {x.shape}")
-    if t_data.dtype.kind not in "iu":
-        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {t_data.dtype}")
-    if t_data.shape != x.shape[:1]:
+    if t_data.__class__ is not xd.__class__:  # host labels for device logits
+        t_data = backend_of(xd).asarray(t_data)
+    shape = xd.shape
+    if len(shape) != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be 2-D (N, C), got shape {shape}")
+    dt = t_data.dtype
+    if dt.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {dt}")
+    if not dt.isnative:
+        t_data = t_data.astype(dt.newbyteorder("="))
+    if t_data.shape != shape[:1]:
         raise ValueError(f"softmax_cross_entropy: labels shape {t_data.shape} does not match logits "
-                         f"shape {x.shape} (expected ({x.shape[0]},))")
+                         f"shape {shape} (expected ({shape[0]},))")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"softmax_cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     return SoftmaxCrossEntropy(ignore_index, reduction)(x, Variable._new(t_data))

@@ -207,7 +207,10 @@ class Layer:
 
     def params(self) -> list:
         """Every Parameter, in the order of ``named_params()``."""
-        return [p for _, p in self.named_params()]
+        cache = self.__dict__.get("_params_cache")
+        if cache is None or cache[0] != _Registry.version:
+            cache = self.__dict__["_params_cache"] = (_Registry.version, tuple(p for _, p in self.named_params()))
+        return list(cache[1])
 
     def named_buffers(self, prefix: str = "") -> list:
         out = [(prefix + n, b) for n, b in self._buffers.items() if b is not None]

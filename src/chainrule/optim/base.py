@@ -19,10 +19,11 @@ def as_param_list(params: Any) -> list:
     or an object with ``params()`` (a layer or model)."""
     if isinstance(params, list):
         return params
+    get = getattr(params, "params", None)
+    if get is not None and callable(get):
+        return as_param_list(get())
     if isinstance(params, Mapping):
         return list(params.values())
-    if hasattr(params, "params") and callable(params.params):
-        return as_param_list(params.params())
     if isinstance(params, Real):
         raise TypeError(f"expected parameters, got the number {params!r}; "
                         f"pass hyper-parameters by keyword, e.g. SGD(lr={params!r})")
