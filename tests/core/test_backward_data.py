@@ -10,7 +10,7 @@ import pytest
 import chainrule as cr
 import chainrule.functions as F
 from chainrule.core.function import Function
-from chainrule.functions.linalg import Linear, LinearNoBias
+from chainrule.functions.linalg import Linear, LinearNoBias, LinearReLU
 from chainrule.functions.loss import SoftmaxCrossEntropy
 from chainrule.functions.math import ReLU
 from chainrule.functions.arithmetic import MulScalar
@@ -34,6 +34,7 @@ CASES = {
     "linear 1-D": (lambda x, W, b: F.linear(x, W, b), (rand(3), rand(3, 4, seed=1), rand(4, seed=2))),
     "linear (N, out) bias": (lambda x, W, b: F.linear(x, W, b), (rand(5, 3), rand(3, 4, seed=1), rand(5, 4, seed=2))),
     "linear no bias": (lambda x, W: F.linear(x, W), (rand(2, 5, 3), rand(3, 4, seed=1))),
+    "linear+relu": (lambda x, W, b: F.linear_relu(x, W, b), (rand(2, 5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
     "relu": (F.relu, (rand(4, 6),)),
     "mul by constant": (lambda x: x * 2.5, (rand(4, 6),)),
     "mul by mask": (lambda x: MulScalar(np.arange(6) % 2)(x), (rand(4, 6),)),
@@ -62,7 +63,7 @@ def test_cross_entropy_engines_agree(reduction, ignore):
 
 
 def test_hot_ops_have_backward_data():
-    for cls in (Linear, LinearNoBias, ReLU, MulScalar, SoftmaxCrossEntropy):
+    for cls in (Linear, LinearNoBias, LinearReLU, ReLU, MulScalar, SoftmaxCrossEntropy):
         assert cls.backward_data is not None, cls.__name__
 
 

@@ -123,6 +123,25 @@ def test_linear_errors():
         F.linear(cr.Variable(rand(4, 3)), cr.Variable(rand(3)))
 
 
+@pytest.mark.parametrize("xshape", [(5, 3), (2, 5, 3), (3,)])
+def test_linear_relu(xshape):
+    x, W, b = rand(*xshape, seed=1), rand(3, 4, seed=2), rand(4, seed=3)
+    y = F.linear_relu(cr.Variable(x), cr.Variable(W), cr.Variable(b))
+    np.testing.assert_allclose(y.data, np.maximum(x @ W + b, 0), rtol=1e-12)
+    check(F.linear_relu, x, W, b)
+    torch_compare(F.linear_relu, lambda x, W, b: (x @ W + b).relu(), x, W, b)
+
+
+def test_linear_relu_raw_input_gets_no_gradient_and_matches_two_ops():
+    x, W, b = rand(6, 3, seed=4), cr.Variable(rand(3, 4, seed=5)), cr.Variable(rand(4, seed=6))
+    F.sum(F.linear_relu(x, W, b) * 2.0).backward()
+    gW, gb = W.grad.data, b.grad.data
+    W.cleargrad(), b.cleargrad()
+    F.sum(F.relu(F.linear(x, W, b)) * 2.0).backward()
+    np.testing.assert_allclose(gW, W.grad.data, rtol=1e-13)
+    np.testing.assert_allclose(gb, b.grad.data, rtol=1e-13)
+
+
 # ----- dot / outer -----
 def test_dot_outer():
     a, b = rand(3, seed=1), rand(3, seed=2)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import backend_of, get_backend
 from ..core.variable import Variable
-from ..functions.linalg import linear
+from ..functions.linalg import linear, linear_relu
 from ..random import get_rng
 from .base import Layer, Parameter
 
@@ -72,6 +72,12 @@ class Linear(Layer):
         if self._pending:
             self._first_call(x)
         return linear(x, self.w, self.b)
+
+    def forward_relu(self, x: Any) -> Variable:
+        """``relu(self(x))`` as one fused op (needs a bias)."""
+        if self._pending:
+            self._first_call(x)
+        return linear_relu(x, self.w, self.b)
 
     def extra_repr(self) -> str:
         return f"out_size={self.out_size}, in_size={self.in_size}, bias={self.bias}"
