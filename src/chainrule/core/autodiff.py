@@ -107,7 +107,10 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
     """First-order ``_run`` on raw arrays: the same walk, but gradients are arrays, and a
     Function's ``backward_data`` (when it has one) computes them without building Variables.
     Functions without it get their ``backward`` called on wrapped gradients (with recording
-    off) and the results unwrapped. Returns {variable: array}."""
+    off) and the results unwrapped. Returns {variable: array}.
+
+    When a step discovers exactly one new function and nothing else is waiting, that function
+    runs next without a trip through the heap: everything downstream of it is done already."""
     retain_all = retain is True
     grads: dict = {}
     heap: list = []
@@ -125,9 +128,9 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
             push(heap, (-f.generation, count, f))
     kept: dict = {}
     token = None  # recording is switched off only once a Variable backward must run
+    f = pop(heap)[2] if heap else None
     try:
-        while heap:
-            f = pop(heap)[2]
+        while f is not None:
             outs = f.outputs
             bd = f.backward_data
             if len(outs) == 1:
@@ -160,6 +163,7 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
                 if len(inputs) != 1:
                     raise TypeError(f"{f.name}.backward returned 1 gradient for {len(inputs)} inputs")
                 gxs = (gxs,)
+            nxt = None
             for x, gx in zip(inputs, gxs):
                 if gx is None:
                     continue
@@ -168,8 +172,16 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
                 c = x.creator
                 if c is not None and c not in seen and (stop is None or x not in stop):
                     seen.add(c)
-                    count += 1
-                    push(heap, (-c.generation, count, c))
+                    if nxt is None:
+                        nxt = c
+                    else:
+                        count += 1
+                        push(heap, (-c.generation, count, c))
+            if nxt is not None and heap:
+                count += 1
+                push(heap, (-nxt.generation, count, nxt))
+                nxt = None
+            f = nxt if nxt is not None else pop(heap)[2] if heap else None
     finally:
         if token is not None:
             _config_state.reset(token)
@@ -211,8 +223,9 @@ def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph
         grads = _run(outputs, _seed(outputs, grad_outputs), True, retain_grad)
     elif grad_outputs is None and len(outputs) == 1:  # the common case: loss.backward()
         y = outputs[0]
-        _check_float(y, "backward")
         data = y.data
+        if data.dtype.kind not in "fc":
+            _check_float(y, "backward")
         grads = _run_arrays(outputs, [_np_ones(data.shape, data.dtype) if data.__class__ is _ndarray
                                       else _ones_like(data)], retain_grad)
     else:
@@ -220,17 +233,24 @@ def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph
     for v in grads:
         if v.creator is None and v.data.dtype.kind not in "fc":
             _check_float(v, "backward")  # raises before any .grad is touched
-    wrap = Variable._new
     pending = []
-    for v, g in grads.items():
-        if v.creator is not None and not retain_grad:
-            continue
-        if not create_graph:
-            g = wrap(g)
-        if v.grad is None:
-            v.grad = g
-        else:
-            pending.append((v, g))
+    if create_graph or retain_grad:
+        wrap = (lambda g: g) if create_graph else Variable._new
+        for v, g in grads.items():
+            if v.creator is not None and not retain_grad:
+                continue
+            if v.grad is None:
+                v.grad = wrap(g)
+            else:
+                pending.append((v, wrap(g)))
+    else:  # leaves only, gradients are arrays
+        wrap = Variable._new
+        for v, g in grads.items():
+            if v.creator is None:
+                if v.grad is None:
+                    v.grad = wrap(g)
+                else:
+                    pending.append((v, wrap(g)))
     if pending:  # accumulation is an op: differentiable when create_graph
         with _Switch(enable_backprop=create_graph):
             for v, g in pending:

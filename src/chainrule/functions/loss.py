@@ -48,6 +48,29 @@ mse_loss = mean_squared_error
 
 
 # ----- softmax cross-entropy -----
+def _row_max(x: np.ndarray) -> np.ndarray:
+    """(N, C) -> (N, 1) row maxima. NumPy reduces short rows one at a time, slowly; for few
+    classes, reducing the transposed copy over its first axis is vectorised across rows."""
+    if x.shape[1] <= 32:
+        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+    return np.maximum.reduce(x, axis=1, keepdims=True)
+
+
+_ONES: dict = {}
+
+
+def _row_sum(e: np.ndarray) -> np.ndarray:
+    """(N, C) -> (N, 1) row sums; one BLAS matrix-vector product for float32/float64 (several
+    times faster than ``sum(axis=1)`` on short rows)."""
+    if e.dtype.char not in "fd":
+        return np.add.reduce(e, axis=1, keepdims=True)
+    key = (e.shape[1], e.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones((e.shape[1], 1), dtype=e.dtype)
+    return np.dot(e, ones)
+
+
 class SoftmaxCrossEntropy(Function):
     """Inputs: logits (N, C) and integer labels (N,). Forward computes log_softmax once."""
 
@@ -57,11 +80,11 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x, t):
         xp = xp_of(x)
-        host = xp is np  # NumPy's ufunc.reduce skips the Python wrapper of ndarray.sum/max
+        host = xp is np
         n, c = x.shape
-        s = x - (np.maximum.reduce(x, axis=1, keepdims=True) if host else x.max(axis=1, keepdims=True))
+        s = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))
         e = xp.exp(s)
-        z = np.add.reduce(e, axis=1, keepdims=True) if host else e.sum(axis=1, keepdims=True)
+        z = _row_sum(e) if host else e.sum(axis=1, keepdims=True)
         e /= z  # softmax(x); becomes softmax(x) - onehot(t) below
         ignore = self.ignore_index
         valid, tt = None, t
