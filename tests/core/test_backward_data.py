@@ -33,6 +33,7 @@ CASES = {
     "linear 3-D": (lambda x, W, b: F.linear(x, W, b), (rand(2, 5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
     "linear 1-D": (lambda x, W, b: F.linear(x, W, b), (rand(3), rand(3, 4, seed=1), rand(4, seed=2))),
     "linear (N, out) bias": (lambda x, W, b: F.linear(x, W, b), (rand(5, 3), rand(3, 4, seed=1), rand(5, 4, seed=2))),
+    "linear (1,) bias": (lambda x, W, b: F.linear(x, W, b), (rand(5, 3), rand(3, 4, seed=1), rand(1, seed=2))),
     "linear no bias": (lambda x, W: F.linear(x, W), (rand(2, 5, 3), rand(3, 4, seed=1))),
     "linear+relu": (lambda x, W, b: F.linear_relu(x, W, b), (rand(2, 5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
     "relu": (F.relu, (rand(4, 6),)),

@@ -118,9 +118,9 @@ class Function:
         try:
             if a.__class__ is not Variable:
                 a = as_variable(a)
-            if b.__class__ is not Variable:
+            if not isinstance(b, Variable):  # isinstance: b and c are often Parameters
                 b = as_variable(b)
-            if c.__class__ is not Variable:
+            if not isinstance(c, Variable):
                 c = as_variable(c)
             ys = self.forward(a.data, b.data, c.data)
         except (ValueError, TypeError, IndexError) as e:

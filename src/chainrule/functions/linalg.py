@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
@@ -191,7 +193,10 @@ class Linear(Function):
             gW = x.T @ gy
         if len(inputs) == 2:
             return gx, gW
-        return gx, gW, sum_to_array(gy, inputs[2].data.shape)
+        b = inputs[2].data
+        if gy.ndim == 2 and b.shape == gy.shape[1:] and gy.__class__ is np.ndarray:
+            return gx, gW, np.add.reduce(gy, axis=0)  # the usual bias: sum over the batch
+        return gx, gW, sum_to_array(gy, b.shape)
 
 
 class LinearNoBias(Linear):
