@@ -57,6 +57,19 @@ def _row_max(x: np.ndarray) -> np.ndarray:
 
 
 _ONES: dict = {}
+_ARANGES: dict = {}
+_max = np.maximum.reduce
+
+
+def _arange(n: int) -> np.ndarray:
+    """``np.arange(n)``, shared (read-only) between calls: the row index of every batch."""
+    r = _ARANGES.get(n)
+    if r is None:
+        if len(_ARANGES) > 64:
+            _ARANGES.clear()
+        r = _ARANGES[n] = np.arange(n)
+        r.flags.writeable = False
+    return r
 
 
 def _row_sum(e: np.ndarray) -> np.ndarray:
@@ -89,14 +102,15 @@ class SoftmaxCrossEntropy(Function):
         ignore = self.ignore_index
         valid, tt = None, t
         # one reduction checks every label: viewed as unsigned, negatives are huge too
-        if n and (ignore >= 0 or int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
+        if n and (ignore >= 0 or _max(t.view(_UNSIGNED[t.dtype.itemsize]) if host else
+                                    t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
             valid = t != ignore  # some labels are ignored (or out of range)
             tt = xp.where(valid, t, 0)
             if int(tt.min()) < 0 or int(tt.max()) >= c:
                 bad = tt[(tt < 0) | (tt >= c)]
                 raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
                                  f"(logits shape {x.shape})")
-        rows = xp.arange(n)
+        rows = _arange(n) if host else xp.arange(n)
         nll = xp.log(z[:, 0])
         nll -= s[rows, tt]  # -log_softmax(x)[rows, t]
         count = n
@@ -106,13 +120,13 @@ class SoftmaxCrossEntropy(Function):
         # the weight of each row's loss in the output: ``scale`` for all rows, or ``coef`` (N,)
         coef = scale = None
         if self.reduction == "mean":
-            scale = x.dtype.type(1.0 / max(count, 1))
+            scale = 1.0 / max(count, 1)  # a Python float keeps the float32/float64 of what it scales
             if valid is not None:
                 coef = valid * scale
             y = (np.add.reduce(nll) if host else nll.sum()) * scale
         else:
             if valid is None:
-                scale = x.dtype.type(1)
+                scale = 1.0
             else:
                 coef = valid
             y = nll.sum() if self.reduction == "sum" else nll
