@@ -257,6 +257,34 @@ def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph
                 v.grad = v.grad + g
 
 
+def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = False) -> None:
+    """``y.backward()``: ``backward([y])`` with the common first-order case kept short."""
+    if create_graph or retain_grad:
+        return backward([y], None, create_graph, retain_grad)
+    data = y.data
+    if data.dtype.kind not in "fc":
+        _check_float(y, "backward")
+    grads = _run_arrays((y,), (_np_ones(data.shape, data.dtype) if data.__class__ is _ndarray
+                                else _ones_like(data),), False)
+    for v in grads:
+        if v.creator is None and v.data.dtype.kind not in "fc":
+            _check_float(v, "backward")  # raises before any .grad is touched
+    wrap = Variable._new
+    pending = None
+    for v, g in grads.items():
+        if v.creator is None:
+            if v.grad is None:
+                v.grad = wrap(g)
+            else:
+                if pending is None:
+                    pending = []
+                pending.append((v, wrap(g)))
+    if pending:
+        with _Switch(enable_backprop=False):
+            for v, g in pending:
+                v.grad = v.grad + g
+
+
 def gradients(outputs: Any, inputs: Any, grad_outputs: Any = None, create_graph: bool = False) -> list:
     """d(outputs)/d(inputs) as a list of Variables, without touching any ``.grad``.
 

@@ -155,7 +155,7 @@ class Variable:
         With ``create_graph=True`` the gradients are themselves differentiable; intermediate
         variables keep their ``grad`` only with ``retain_grad=True``.
         """
-        _autodiff.backward([self], None, create_graph=create_graph, retain_grad=retain_grad)
+        _autodiff.backward_from(self, create_graph, retain_grad)
 
     def to(self, device: Any) -> "Variable":
         """This variable on ``device`` (``"cpu"``, ``"cuda"``); differentiable."""

@@ -150,6 +150,8 @@ class SoftmaxCrossEntropy(Function):
             w = gy * self._row_weights()
             return self.diff * w[:, None], None
         if self.coef is None:
+            if gy.__class__ is np.ndarray and gy.ndim == 0:
+                return self.diff * (float(gy) * self.scale), None  # Python float: keeps diff's dtype
             return self.diff * (gy * self.scale), None
         return self.diff * (gy * self.coef)[:, None], None
 
