@@ -99,3 +99,29 @@ def test_recording_restored_when_backward_raises():
     with pytest.raises(RuntimeError, match="boom"):
         Broken()(x).backward()
     assert cr.is_grad_enabled()
+
+
+def two_layer(x, W1, b1, W2):
+    return F.sum(F.linear(F.linear_relu(x, W1, b1), W2) ** 2)
+
+
+def test_gradient_masked_in_place_only_when_nobody_else_holds_it():
+    """linear_relu's backward masks an incoming gradient in place when only the backward pass
+    holds it (here: linear's fresh input gradient). The results must match the Variable
+    engine, a second backward over the same graph must too, and a retained gradient must
+    come out unmasked."""
+    arrays = (rand(6, 3), rand(3, 5, seed=1), rand(5, seed=2), rand(5, 2, seed=3))
+    fast, slow = both_engines(lambda *xs: two_layer(*xs), *arrays)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+    x, W1, b1, W2 = [cr.Variable(a.copy()) for a in arrays]
+    h = F.linear_relu(x, W1, b1)
+    y = F.sum(F.linear(h, W2) ** 2)
+    y.backward(retain_grad=True)
+    expected = 2 * (h.data @ W2.data) @ W2.data.T  # d y / d h: no ReLU mask
+    np.testing.assert_allclose(h.grad.data, expected, rtol=1e-13)
+    first = W1.grad.data.copy()
+    W1.cleargrad()
+    y.backward()
+    np.testing.assert_allclose(W1.grad.data, first, rtol=1e-13)

@@ -177,6 +177,7 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
                     else:
                         count += 1
                         push(heap, (-c.generation, count, c))
+            gxs = gx = g = None  # hold no gradient across steps: an op may reuse one only it holds
             if nxt is not None and heap:
                 count += 1
                 push(heap, (-nxt.generation, count, nxt))

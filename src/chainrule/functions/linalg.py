@@ -7,6 +7,7 @@ every backward is written with matmul/transpose/reshape, so it is differentiable
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -238,8 +239,15 @@ class LinearReLU(Linear):
     __slots__ = ("y",)
 
     def forward(self, x, W, b):
-        y = Linear.forward(self, x, W, b)
-        xp_of(y).maximum(y, 0, out=y)
+        y = _affine(x, W)
+        try:
+            y += b
+        except (TypeError, ValueError):
+            y = y + b
+        if y.__class__ is np.ndarray:
+            np.maximum(y, 0, out=y)
+        else:
+            xp_of(y).maximum(y, 0, out=y)
         self.y = y
         return y
 
@@ -247,7 +255,32 @@ class LinearReLU(Linear):
         return Linear.backward(self, MulScalar(self.y > 0)(gy))
 
     def backward_data(self, gy):
-        return Linear.backward_data(self, gy * (self.y > 0))
+        mask = self.y > 0
+        if gy.__class__ is np.ndarray and gy.base is None and _refcount(gy) <= _OWNED and gy.flags.writeable:
+            np.multiply(gy, mask, out=gy)  # only the backward pass holds gy: mask it in place
+            return Linear.backward_data(self, gy)
+        return Linear.backward_data(self, gy * mask)
+
+
+_refcount = sys.getrefcount
+
+
+class _Probe:
+    def backward_data(self, gy):
+        return _refcount(gy)
+
+
+def _owned_count() -> int:
+    """The reference count a gradient array has inside ``backward_data`` when the array
+    backward pass (``core.autodiff._run_arrays``: ``g = grads.pop(o)``, ``bd(g)``) is its only
+    holder; measured the same way, since it depends on the interpreter version."""
+    grads = {0: np.empty(1)}
+    bd = _Probe().backward_data
+    g = grads.pop(0)
+    return bd(g)
+
+
+_OWNED = _owned_count()
 
 
 def linear_relu(x: Any, W: Any, b: Any) -> Any:

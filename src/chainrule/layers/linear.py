@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import backend_of, get_backend
 from ..core.variable import Variable
-from ..functions.linalg import linear, linear_relu
+from ..functions.linalg import LinearReLU, linear
 from ..random import get_rng
 from .base import Layer, Parameter
 
@@ -77,7 +77,7 @@ class Linear(Layer):
         """``relu(self(x))`` as one fused op (needs a bias)."""
         if self._pending:
             self._first_call(x)
-        return linear_relu(x, self.w, self.b)
+        return LinearReLU(x.__class__ is Variable or isinstance(x, Variable))(x, self.w, self.b)
 
     def extra_repr(self) -> str:
         return f"out_size={self.out_size}, in_size={self.in_size}, bias={self.bias}"

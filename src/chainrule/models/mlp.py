@@ -35,9 +35,10 @@ class MLP(Model):
 
     def forward(self, x: Any) -> Variable:
         act = self.activation
+        fused = act is F.relu
         layers = self._linears
         for layer in layers[:-1]:
-            if act is F.relu and type(layer) is Linear and layer.bias:
+            if fused and type(layer) is Linear and layer.bias:
                 x = layer.forward_relu(x)  # the same values, one fused op
             else:
                 x = act(layer(x))
