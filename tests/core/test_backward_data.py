@@ -13,7 +13,10 @@ from chainrule.core.function import Function
 from chainrule.functions.linalg import Linear, LinearNoBias, LinearReLU
 from chainrule.functions.loss import SoftmaxCrossEntropy
 from chainrule.functions.math import ReLU
-from chainrule.functions.arithmetic import MulScalar
+from chainrule.functions.arithmetic import Add, AddScalar, Div, DivScalar, Mul, MulScalar, Neg, RSubScalar, Sub
+from chainrule.functions.math import Cos, Exp, Log, Sigmoid, Sin, Tanh
+from chainrule.functions.reduction import Mean, Sum
+from chainrule.functions.shape import Reshape, Transpose
 from oracle import rand
 
 
@@ -37,6 +40,27 @@ CASES = {
     "linear no bias": (lambda x, W: F.linear(x, W), (rand(2, 5, 3), rand(3, 4, seed=1))),
     "linear+relu": (lambda x, W, b: F.linear_relu(x, W, b), (rand(2, 5, 3), rand(3, 4, seed=1), rand(4, seed=2))),
     "relu": (F.relu, (rand(4, 6),)),
+    "add (broadcast)": (lambda a, b: a + b, (rand(4, 6), rand(6, seed=1))),
+    "sub (broadcast)": (lambda a, b: a - b, (rand(4, 1), rand(6, seed=1))),
+    "mul (broadcast)": (lambda a, b: a * b, (rand(4, 6), rand(1, 6, seed=1))),
+    "div (broadcast)": (lambda a, b: a / b, (rand(4, 6), np.abs(rand(6, seed=1)) + 0.5)),
+    "neg": (lambda x: -x, (rand(4, 6),)),
+    "add a number": (lambda x: x + 2.0, (rand(4, 6),)),
+    "number minus": (lambda x: 3.0 - x, (rand(4, 6),)),
+    "divide by a number": (lambda x: x / 4.0, (rand(4, 6),)),
+    "exp": (F.exp, (rand(4, 6),)),
+    "log": (F.log, (np.abs(rand(4, 6)) + 0.1,)),
+    "sin": (F.sin, (rand(4, 6),)),
+    "cos": (F.cos, (rand(4, 6),)),
+    "tanh": (F.tanh, (rand(4, 6),)),
+    "sigmoid": (F.sigmoid, (rand(4, 6),)),
+    "sum over an axis": (lambda x: F.sum(x, axis=1), (rand(4, 6),)),
+    "sum keepdims": (lambda x: F.sum(x, axis=0, keepdims=True), (rand(4, 6),)),
+    "sum of all": (lambda x: F.sum(x), (rand(4, 6),)),
+    "mean over axes": (lambda x: F.mean(x, axis=(0, 2)), (rand(2, 3, 4),)),
+    "reshape": (lambda x: F.reshape(x, (6, 4)), (rand(4, 6),)),
+    "transpose": (lambda x: F.transpose(x, (1, 2, 0)), (rand(2, 3, 4),)),
+    "transpose (reverse)": (lambda x: F.transpose(x), (rand(2, 3, 4),)),
     "mul by constant": (lambda x: x * 2.5, (rand(4, 6),)),
     "mul by mask": (lambda x: MulScalar(np.arange(6) % 2)(x), (rand(4, 6),)),
 }
@@ -64,7 +88,9 @@ def test_cross_entropy_engines_agree(reduction, ignore):
 
 
 def test_hot_ops_have_backward_data():
-    for cls in (Linear, LinearNoBias, LinearReLU, ReLU, MulScalar, SoftmaxCrossEntropy):
+    for cls in (Linear, LinearNoBias, LinearReLU, ReLU, MulScalar, SoftmaxCrossEntropy, Add, Sub, Mul, Div,
+                Neg, AddScalar, RSubScalar, DivScalar, Exp, Log, Sin, Cos, Tanh, Sigmoid, Sum, Mean, Reshape,
+                Transpose):
         assert cls.backward_data is not None, cls.__name__
 
 
@@ -125,3 +151,14 @@ def test_gradient_masked_in_place_only_when_nobody_else_holds_it():
     W1.cleargrad()
     y.backward()
     np.testing.assert_allclose(W1.grad.data, first, rtol=1e-13)
+
+
+@pytest.mark.parametrize("f, df", [(F.exp, np.exp), (F.tanh, lambda x: 1 - np.tanh(x) ** 2),
+                                   (F.sigmoid, lambda x: (1 / (1 + np.exp(-x))) * (1 - 1 / (1 + np.exp(-x))))])
+def test_output_based_gradients_recompute_a_dropped_output(f, df):
+    x = rand(3, 4)
+    y = f(cr.Variable(x))
+    fn = y.creator
+    del y  # the op now holds only a dead weak reference to its output
+    g = rand(3, 4, seed=1)
+    np.testing.assert_allclose(fn.backward_data(g), g * df(x), rtol=1e-12)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.function import Function
-from .broadcast import sum_to
+from .broadcast import sum_to, sum_to_array
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "rdiv", "neg", "pow", "rpow",
            "add_scalar", "sub_scalar", "mul_scalar", "div_scalar"]
@@ -20,6 +20,12 @@ _int = int
 
 def _unbroadcast(gx: Any, x: Any) -> Any:
     return gx if gx.shape == x.shape else sum_to(gx, x.shape)
+
+
+def _unbroadcast_data(gx: Any, x: Any) -> Any:
+    """``_unbroadcast`` on arrays (``x`` is the input Variable)."""
+    shape = x.data.shape
+    return gx if gx.shape == shape else sum_to_array(gx, shape)
 
 
 # ----- Variable (op) Variable -----
@@ -33,6 +39,10 @@ class Add(Function):
         x0, x1 = self.inputs
         return _unbroadcast(gy, x0), _unbroadcast(gy, x1)
 
+    def backward_data(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast_data(gy, x0), _unbroadcast_data(gy, x1)
+
 
 class Sub(Function):
     __slots__ = ()
@@ -43,6 +53,10 @@ class Sub(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         return _unbroadcast(gy, x0), _unbroadcast(-gy, x1)
+
+    def backward_data(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast_data(gy, x0), _unbroadcast_data(-gy, x1)
 
 
 class Mul(Function):
@@ -55,6 +69,10 @@ class Mul(Function):
         x0, x1 = self.inputs
         return _unbroadcast(gy * x1, x0), _unbroadcast(gy * x0, x1)
 
+    def backward_data(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast_data(gy * x1.data, x0), _unbroadcast_data(gy * x0.data, x1)
+
 
 class Div(Function):
     __slots__ = ()
@@ -66,6 +84,12 @@ class Div(Function):
         x0, x1 = self.inputs
         gx0 = gy / x1
         return _unbroadcast(gx0, x0), _unbroadcast(-gx0 * x0 / x1, x1)
+
+    def backward_data(self, gy):
+        x0, x1 = self.inputs
+        a, b = x0.data, x1.data
+        gx0 = gy / b
+        return _unbroadcast_data(gx0, x0), _unbroadcast_data(-gx0 * a / b, x1)
 
 
 class Pow(Function):
@@ -95,6 +119,9 @@ class Neg(Function):
     def backward(self, gy):
         return -gy
 
+    def backward_data(self, gy):
+        return -gy
+
 
 # ----- Variable (op) Python number -----
 class AddScalar(Function):
@@ -107,6 +134,9 @@ class AddScalar(Function):
         return x + self.c
 
     def backward(self, gy):
+        return gy
+
+    def backward_data(self, gy):
         return gy
 
 
@@ -143,6 +173,9 @@ class RSubScalar(Function):
     def backward(self, gy):
         return -gy
 
+    def backward_data(self, gy):
+        return -gy
+
 
 class DivScalar(Function):
     __slots__ = ("c",)
@@ -156,6 +189,9 @@ class DivScalar(Function):
         return x / self.c
 
     def backward(self, gy):
+        return gy / self.c
+
+    def backward_data(self, gy):
         return gy / self.c
 
 

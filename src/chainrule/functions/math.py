@@ -73,6 +73,10 @@ class Exp(Function):
             y = Exp()(self.inputs[0])
         return Mul()(gy, y)
 
+    def backward_data(self, gy):
+        y = self.outputs[0]()
+        return gy * (xp_of(gy).exp(self.inputs[0].data) if y is None else y.data)
+
 
 class Log(Function):
     def forward(self, x):
@@ -80,6 +84,9 @@ class Log(Function):
 
     def backward(self, gy):
         return gy / self.inputs[0]
+
+    def backward_data(self, gy):
+        return gy / self.inputs[0].data
 
 
 class Sin(Function):
@@ -89,6 +96,9 @@ class Sin(Function):
     def backward(self, gy):
         return gy * cos(self.inputs[0])
 
+    def backward_data(self, gy):
+        return gy * xp_of(gy).cos(self.inputs[0].data)
+
 
 class Cos(Function):
     def forward(self, x):
@@ -96,6 +106,9 @@ class Cos(Function):
 
     def backward(self, gy):
         return -(gy * sin(self.inputs[0]))
+
+    def backward_data(self, gy):
+        return -(gy * xp_of(gy).sin(self.inputs[0].data))
 
 
 class Tan(Function):
@@ -109,6 +122,36 @@ class Tan(Function):
         return gy * (y * y + 1.0)
 
 
+def _tanh_grad(y: Any, gy: Any) -> Any:
+    """``gy * (1 - y**2)`` on arrays."""
+    t = gy * y
+    t *= y
+    return gy - t
+
+
+def _sigmoid(x: Any) -> Any:
+    """``1 / (1 + exp(-x))`` on arrays: for x < -709 exp overflows to inf and the result is 0,
+    the correctly rounded limit; elsewhere the quotient keeps full relative precision."""
+    xp = xp_of(x)
+    if xp is np:
+        with np.errstate(over="ignore"):
+            t = np.exp(-x)
+    else:
+        t = xp.exp(-x)
+    if t.ndim == 0:
+        return 1 / (1 + t)
+    t += 1
+    return xp.reciprocal(t, out=t)
+
+
+def _sigmoid_grad(y: Any, gy: Any) -> Any:
+    """``gy * y * (1 - y)`` on arrays."""
+    t = 1 - y
+    t *= y
+    t *= gy
+    return t
+
+
 class Tanh(Function):
     def forward(self, x):
         return xp_of(x).tanh(x)
@@ -119,14 +162,17 @@ class Tanh(Function):
             y = Tanh()(self.inputs[0])
         return TanhGrad()(y, gy)
 
+    def backward_data(self, gy):
+        y = self.outputs[0]()
+        y = xp_of(gy).tanh(self.inputs[0].data) if y is None else y.data
+        return _tanh_grad(y, gy)
+
 
 class TanhGrad(Function):
     """``gy * (1 - y**2)`` from the tanh output ``y``: one node for the whole backward."""
 
     def forward(self, y, gy):
-        t = gy * y
-        t *= y
-        return gy - t
+        return _tanh_grad(y, gy)
 
     def backward(self, g):
         y, gy = self.inputs
@@ -135,18 +181,7 @@ class TanhGrad(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        # 1 / (1 + exp(-x)): for x < -709 exp overflows to inf and the result is 0, the
-        # correctly rounded limit; elsewhere the quotient keeps full relative precision.
-        xp = xp_of(x)
-        if xp is np:
-            with np.errstate(over="ignore"):
-                t = np.exp(-x)
-        else:
-            t = xp.exp(-x)
-        if t.ndim == 0:
-            return 1 / (1 + t)
-        t += 1
-        return xp.reciprocal(t, out=t)
+        return _sigmoid(x)
 
     def backward(self, gy):
         y = self.outputs[0]()
@@ -154,15 +189,17 @@ class Sigmoid(Function):
             y = Sigmoid()(self.inputs[0])
         return SigmoidGrad()(y, gy)
 
+    def backward_data(self, gy):
+        y = self.outputs[0]()
+        y = _sigmoid(self.inputs[0].data) if y is None else y.data
+        return _sigmoid_grad(y, gy)
+
 
 class SigmoidGrad(Function):
     """``gy * y * (1 - y)`` from the sigmoid output ``y``."""
 
     def forward(self, y, gy):
-        t = 1 - y
-        t *= y
-        t *= gy
-        return t
+        return _sigmoid_grad(y, gy)
 
     def backward(self, g):
         y, gy = self.inputs

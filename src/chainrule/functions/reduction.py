@@ -116,6 +116,9 @@ class Sum(Function):
         x = self.inputs[0]
         return _expand(gy, self.axis, x.shape, self.keepdims)
 
+    def backward_data(self, gy):
+        return ExpandReduced(self.axis, self.inputs[0].data.shape, self.keepdims).forward(gy)
+
 
 class Mean(Function):
     def __init__(self, axis: tuple | None, keepdims: bool):
@@ -129,6 +132,11 @@ class Mean(Function):
         shape = self.inputs[0].shape
         n = _count(shape, self.axis)
         return ExpandReduced(self.axis, shape, self.keepdims, 1.0 / n if n else float("nan"))(gy)
+
+    def backward_data(self, gy):
+        shape = self.inputs[0].data.shape
+        n = _count(shape, self.axis)
+        return ExpandReduced(self.axis, shape, self.keepdims, 1.0 / n if n else float("nan")).forward(gy)
 
 
 class Var(Function):

@@ -46,6 +46,9 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.inputs[0].shape)
 
+    def backward_data(self, gy):
+        return gy.reshape(self.inputs[0].data.shape)
+
 
 def reshape(x: Any, shape: Any) -> Any:
     """``x`` with a new ``shape`` (same size; one entry may be ``-1``); gradient: reshape back."""
@@ -72,6 +75,15 @@ class Transpose(Function):
         for i, a in enumerate(axes):
             inv[a] = i
         return transpose(gy, _tuple(inv))
+
+    def backward_data(self, gy):
+        axes = self.axes
+        if axes is None:
+            return gy.transpose()
+        inv = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inv[a] = i
+        return gy.transpose(inv)
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
