@@ -162,3 +162,26 @@ def test_output_based_gradients_recompute_a_dropped_output(f, df):
     del y  # the op now holds only a dead weak reference to its output
     g = rand(3, 4, seed=1)
     np.testing.assert_allclose(fn.backward_data(g), g * df(x), rtol=1e-12)
+
+
+def test_sole_holder_sees_who_else_holds_a_gradient():
+    from chainrule.core.autodiff import sole_holder
+
+    seen = []
+
+    class Probe(Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward_data(self, gy):
+            seen.append(sole_holder(gy))
+            return gy
+
+    x, W = cr.Variable(rand(3, 4)), cr.Variable(rand(4, 2, seed=1))
+    y = F.sum(F.linear(Probe()(x), W))
+    y.backward()                  # linear's fresh input gradient: only the pass holds it
+    y.backward(retain_grad=True)  # now the retained copy holds it too
+    Probe()(x).backward()         # the seed: held by the pass's arguments
+    kept = np.ones((3, 4))
+    cr.gradients(Probe()(x), [x], grad_outputs=cr.Variable(kept))  # the caller's array
+    assert seen == [True, False, False, False]

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import heapq
+import sys
+from typing import Any, Sequence
 
 import numpy as np
-from typing import Any, Sequence
 
 from ..backend import xp_of
 from .config import _Switch
@@ -191,6 +192,37 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
     return grads
 
 
+def sole_holder(a: Any) -> bool:
+    """Whether the gradient array ``a`` that ``_run_arrays`` just passed to a ``backward_data``
+    (which calls this directly) is held by the pass alone: no retained gradient, leaf grad,
+    caller's seed, view or other op holds it, so the op may overwrite it in place. Decided by
+    the reference count, whose baseline ``_SOLE`` is measured at import with the same calls."""
+    return (a.__class__ is _ndarray and a.base is None and _refcount(a) <= _SOLE
+            and a.flags.writeable)
+
+
+_refcount = sys.getrefcount
+
+
+def _count_in_helper(a: Any) -> int:
+    return _refcount(a)
+
+
+class _Probe:
+    def backward_data(self, gy: Any) -> int:
+        return _count_in_helper(gy)  # as deep as sole_holder's own call
+
+
+def _sole_baseline() -> int:
+    grads = {0: np.empty(1)}
+    bd = _Probe().backward_data
+    g = grads.pop(0)  # as in _run_arrays: g = grads.pop(o); gxs = bd(g)
+    return bd(g)
+
+
+_SOLE = _sole_baseline()
+
+
 def _recording_off() -> Any:
     return _config_state.set(_config_state.get().replace(enable_backprop=False))
 
@@ -220,42 +252,12 @@ def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph
              retain_grad: bool = False) -> None:
     """Accumulate gradients of ``outputs`` into the ``grad`` of every leaf they depend on."""
     outputs = [as_variable(y) for y in outputs]
+    seeds = _seed(outputs, grad_outputs)
     if create_graph:
-        grads = _run(outputs, _seed(outputs, grad_outputs), True, retain_grad)
-    elif grad_outputs is None and len(outputs) == 1:  # the common case: loss.backward()
-        y = outputs[0]
-        data = y.data
-        if data.dtype.kind not in "fc":
-            _check_float(y, "backward")
-        grads = _run_arrays(outputs, [_np_ones(data.shape, data.dtype) if data.__class__ is _ndarray
-                                      else _ones_like(data)], retain_grad)
+        grads = _run(outputs, seeds, True, retain_grad)
     else:
-        grads = _run_arrays(outputs, [s.data for s in _seed(outputs, grad_outputs)], retain_grad)
-    for v in grads:
-        if v.creator is None and v.data.dtype.kind not in "fc":
-            _check_float(v, "backward")  # raises before any .grad is touched
-    pending = []
-    if create_graph or retain_grad:
-        wrap = (lambda g: g) if create_graph else Variable._new
-        for v, g in grads.items():
-            if v.creator is not None and not retain_grad:
-                continue
-            if v.grad is None:
-                v.grad = wrap(g)
-            else:
-                pending.append((v, wrap(g)))
-    else:  # leaves only, gradients are arrays
-        wrap = Variable._new
-        for v, g in grads.items():
-            if v.creator is None:
-                if v.grad is None:
-                    v.grad = wrap(g)
-                else:
-                    pending.append((v, wrap(g)))
-    if pending:  # accumulation is an op: differentiable when create_graph
-        with _Switch(enable_backprop=create_graph):
-            for v, g in pending:
-                v.grad = v.grad + g
+        grads = _run_arrays(outputs, [s.data for s in seeds], retain_grad)
+    _store(grads, create_graph, retain_grad)
 
 
 def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = False) -> None:
@@ -265,23 +267,31 @@ def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = F
     data = y.data
     if data.dtype.kind not in "fc":
         _check_float(y, "backward")
-    grads = _run_arrays((y,), (_np_ones(data.shape, data.dtype) if data.__class__ is _ndarray
-                                else _ones_like(data),), False)
+    seed = _np_ones(data.shape, data.dtype) if data.__class__ is _ndarray else _ones_like(data)
+    _store(_run_arrays((y,), (seed,), False), False, False)
+
+
+def _store(grads: dict, create_graph: bool, retain_grad: bool) -> None:
+    """Put the gradients of a pass on ``.grad``: every leaf's, and every variable's with
+    ``retain_grad``; arrays (first-order passes) are wrapped as Variables first."""
     for v in grads:
         if v.creator is None and v.data.dtype.kind not in "fc":
             _check_float(v, "backward")  # raises before any .grad is touched
-    wrap = Variable._new
+    wrap = None if create_graph else Variable._new
     pending = None
     for v, g in grads.items():
-        if v.creator is None:
-            if v.grad is None:
-                v.grad = wrap(g)
-            else:
-                if pending is None:
-                    pending = []
-                pending.append((v, wrap(g)))
-    if pending:
-        with _Switch(enable_backprop=False):
+        if v.creator is not None and not retain_grad:
+            continue
+        if wrap is not None:
+            g = wrap(g)
+        if v.grad is None:
+            v.grad = g
+        else:
+            if pending is None:
+                pending = []
+            pending.append((v, g))
+    if pending:  # accumulation is an op: differentiable when create_graph
+        with _Switch(enable_backprop=create_graph):
             for v, g in pending:
                 v.grad = v.grad + g
 

@@ -45,9 +45,9 @@ class Function:
             cls.__call__ = {1: Function._call_unary, 2: Function._call_binary,
                             3: Function._call_ternary}.get(n, Function._call_many)
 
-    # _call_unary, _call_binary, _call_ternary and _call_many repeat the same wrapping-and-recording tail on
-    # purpose: it is the hottest code of the library, and a shared helper would cost a Python
-    # call per op (the overhead benchmark measures the difference).
+    # _call_unary, _call_binary, _call_ternary and _call_many repeat the same wrapping-and-
+    # recording tail on purpose: it is the hottest code of the library, and a shared helper
+    # would cost a Python call per op (the overhead benchmark measures the difference).
     def _call_unary(self, x: Any) -> Any:
         try:
             if x.__class__ is not Variable:
