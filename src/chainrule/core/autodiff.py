@@ -14,6 +14,7 @@ from .variable import Variable, as_variable
 
 _ndarray = np.ndarray
 _np_ones = np.ones
+_np_array = np.array
 
 
 def _check_float(v: Variable, who: str) -> None:
@@ -267,7 +268,12 @@ def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = F
     data = y.data
     if data.dtype.kind not in "fc":
         _check_float(y, "backward")
-    seed = _np_ones(data.shape, data.dtype) if data.__class__ is _ndarray else _ones_like(data)
+    if data.__class__ is not _ndarray:
+        seed = _ones_like(data)
+    elif data.ndim == 0:  # a loss: np.array is several times cheaper than np.ones here
+        seed = _np_array(1, data.dtype)
+    else:
+        seed = _np_ones(data.shape, data.dtype)
     _store(_run_arrays((y,), (seed,), False), False, False)
 
 
