@@ -150,8 +150,8 @@ class SoftmaxCrossEntropy(Function):
             w = gy * self._row_weights()
             return self.diff * w[:, None], None
         if self.coef is None:
-            if gy.__class__ is np.ndarray and gy.ndim == 0:
-                return self.diff * (float(gy) * self.scale), None  # Python float: keeps diff's dtype
+            if gy.__class__ is np.ndarray and gy.ndim == 0 and gy.dtype == self.diff.dtype:
+                return self.diff * (float(gy) * self.scale), None  # a Python float is cheapest
             return self.diff * (gy * self.scale), None
         return self.diff * (gy * self.coef)[:, None], None
 
