@@ -10,11 +10,10 @@ import pytest
 import chainrule as cr
 import chainrule.functions as F
 from chainrule.core.function import Function
+from chainrule.functions.arithmetic import Add, AddScalar, Div, DivScalar, Mul, MulScalar, Neg, RSubScalar, Sub
 from chainrule.functions.linalg import Linear, LinearNoBias, LinearReLU
 from chainrule.functions.loss import SoftmaxCrossEntropy
-from chainrule.functions.math import ReLU
-from chainrule.functions.arithmetic import Add, AddScalar, Div, DivScalar, Mul, MulScalar, Neg, RSubScalar, Sub
-from chainrule.functions.math import Cos, Exp, Log, Sigmoid, Sin, Tanh
+from chainrule.functions.math import Cos, Exp, Log, ReLU, Sigmoid, Sin, Tanh
 from chainrule.functions.reduction import Mean, Sum
 from chainrule.functions.shape import Reshape, Transpose
 from oracle import rand
