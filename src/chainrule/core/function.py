@@ -225,8 +225,9 @@ def _op_error(f: Function, inputs: list, e: Exception) -> Exception:
     """Re-raise an array-library error with the op's name and the input shapes."""
     name = f.name.lower()
     msg = str(e)
-    if msg.startswith(name + ":"):
-        return e
+    snake = "".join("_" + ch.lower() if ch.isupper() and i else ch.lower() for i, ch in enumerate(f.name))
+    if msg.startswith(name + ":") or msg.startswith(snake + ":"):
+        return e  # the op's own message (SoftmaxCrossEntropy -> "softmax_cross_entropy: ...")
     if msg.startswith("Variable: "):
         msg = msg[len("Variable: "):]
     shapes = ", ".join(str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__ for x in inputs)

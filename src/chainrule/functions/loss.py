@@ -85,13 +85,16 @@ def _row_sum(e: np.ndarray) -> np.ndarray:
 
 
 class SoftmaxCrossEntropy(Function):
-    """Inputs: logits (N, C) and integer labels (N,). Forward computes log_softmax once."""
+    """Input: logits (N, C); the integer labels (N,) are a constant of the op (they get no
+    gradient). Forward computes log_softmax once."""
 
-    def __init__(self, ignore_index, reduction):
+    def __init__(self, ignore_index, reduction, t):
         self.ignore_index = ignore_index
         self.reduction = reduction
+        self.t = t
 
-    def forward(self, x, t):
+    def forward(self, x):
+        t = self.t
         xp = xp_of(x)
         host = xp is np
         n, c = x.shape
@@ -142,18 +145,18 @@ class SoftmaxCrossEntropy(Function):
         return self.coef
 
     def backward(self, gy):
-        x, _ = self.inputs
-        return SoftmaxCrossEntropyGrad(self.diff, self._row_weights(), self.tt, self.reduction == "none")(x, gy), None
+        x, = self.inputs
+        return SoftmaxCrossEntropyGrad(self.diff, self._row_weights(), self.tt, self.reduction == "none")(x, gy)
 
     def backward_data(self, gy):
         if self.reduction == "none":
             w = gy * self._row_weights()
-            return self.diff * w[:, None], None
+            return self.diff * w[:, None]
         if self.coef is None:
             if gy.__class__ is np.ndarray and gy.ndim == 0 and gy.dtype == self.diff.dtype:
-                return self.diff * (float(gy) * self.scale), None  # a Python float is cheapest
-            return self.diff * (gy * self.scale), None
-        return self.diff * (gy * self.coef)[:, None], None
+                return self.diff * (float(gy) * self.scale)  # a Python float is cheapest
+            return self.diff * (gy * self.scale)
+        return self.diff * (gy * self.coef)[:, None]
 
 
 class SoftmaxCrossEntropyGrad(Function):
@@ -212,7 +215,7 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
                          f"shape {shape} (expected ({shape[0]},))")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"softmax_cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return SoftmaxCrossEntropy(ignore_index, reduction)(x, Variable._new(t_data))
+    return SoftmaxCrossEntropy(ignore_index, reduction, t_data)(x)
 
 
 cross_entropy = softmax_cross_entropy
