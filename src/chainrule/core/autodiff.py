@@ -47,119 +47,76 @@ def _ones_like(a: Any) -> Any:
     return xp_of(a).ones_like(a)
 
 
-def _run(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: Any, stop: Any = None) -> dict:
-    """Propagate ``seeds`` from ``outputs``; returns {variable: grad} for every leaf reached,
-    and for intermediates too when ``retain`` is True or a set that holds them. Variables in
-    the set ``stop`` are treated as leaves (nothing above them is visited)."""
-    retain_all = retain is True
+def _start(outputs: Sequence[Variable], seeds: Any) -> tuple:
+    """The opening of a pass: ``grads`` holding the seeds, and the heap (``(-generation,
+    order, function)``) and ``seen`` set holding the outputs' creators."""
     grads: dict = {}
     heap: list = []
     seen: set = set()
-    count = 0
-    push = heapq.heappush
-    pop = heapq.heappop
     for y, gy in zip(outputs, seeds):
         g = grads.get(y)
         grads[y] = gy if g is None else g + gy
         f = y.creator
         if f is not None and f not in seen:
             seen.add(f)
-            count += 1
-            push(heap, (-f.generation, count, f))
-    kept: dict = {}
-    with _Switch(enable_backprop=create_graph):
-        while heap:
-            f = pop(heap)[2]
-            outs = f.outputs
-            if len(outs) == 1:
-                o = outs[0]()
-                g = None if o is None else grads.pop(o, None)
-                if g is not None and (retain_all or (retain and o in retain)):
-                    kept[o] = g
-                gxs = f.backward(g)
-            else:
-                gys = []
-                for r in outs:
-                    o = r()
-                    g = None if o is None else grads.pop(o, None)
-                    if g is not None and (retain_all or (retain and o in retain)):
-                        kept[o] = g
-                    gys.append(g)
-                gxs = f.backward(*gys)
-            inputs = f.inputs
-            if gxs.__class__ is not tuple and gxs.__class__ is not list:
-                if len(inputs) != 1:
-                    raise TypeError(f"{f.name}.backward returned 1 gradient for {len(inputs)} inputs")
-                gxs = (gxs,)
-            for x, gx in zip(inputs, gxs):
-                if gx is None:
-                    continue
-                g = grads.get(x)
-                grads[x] = gx if g is None else g + gx
-                c = x.creator
-                if c is not None and c not in seen and (stop is None or x not in stop):
-                    seen.add(c)
-                    count += 1
-                    push(heap, (-c.generation, count, c))
-    grads.update(kept)
-    return grads
+            heapq.heappush(heap, (-f.generation, len(heap) + 1, f))
+    return grads, heap, seen
 
 
-def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any = None) -> dict:
-    """First-order ``_run`` on raw arrays: the same walk, but gradients are arrays, and a
-    Function's ``backward_data`` (when it has one) computes them without building Variables.
-    Functions without it get their ``backward`` called on wrapped gradients (with recording
-    off) and the results unwrapped. Returns {variable: array}.
+def _take(outs: tuple, grads: dict, retain: Any, kept: dict) -> list:
+    """The gradients of a multi-output function's outputs (None where one got none), taken
+    out of ``grads``; those to retain (``retain`` True or a set) are also put in ``kept``."""
+    gys = []
+    for r in outs:
+        o = r()
+        g = None if o is None else grads.pop(o, None)
+        if g is not None and (retain is True or (retain and o in retain)):
+            kept[o] = g
+        gys.append(g)
+    return gys
+
+
+def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: Any, stop: Any = None) -> dict:
+    """The reverse pass. Propagates ``seeds`` from ``outputs`` through the creators in
+    generation order (a heap); returns {variable: gradient} for every leaf reached, and for
+    intermediates too when ``retain`` is True or a set that holds them. Variables in the set
+    ``stop`` are treated as leaves (nothing above them is visited).
+
+    With ``create_graph`` gradients are Variables and every ``backward`` runs with recording on,
+    so the gradients are differentiable. Otherwise (every first-order pass) gradients are
+    arrays: a Function's ``backward_data``, when it has one, computes them without building
+    Variables; any other gets its ``backward`` called on wrapped gradients, with recording
+    switched off (once, when first needed), and the results unwrapped.
 
     When a step discovers exactly one new function and nothing else is waiting, that function
     runs next without a trip through the heap: everything downstream of it is done already."""
     retain_all = retain is True
-    grads: dict = {}
-    heap: list = []
-    seen: set = set()
-    count = 0
+    grads, heap, seen = _start(outputs, seeds)
+    count = len(heap)
     push = heapq.heappush
     pop = heapq.heappop
-    for y, gy in zip(outputs, seeds):
-        g = grads.get(y)
-        grads[y] = gy if g is None else g + gy
-        f = y.creator
-        if f is not None and f not in seen:
-            seen.add(f)
-            count += 1
-            push(heap, (-f.generation, count, f))
     kept: dict = {}
-    token = None  # recording is switched off only once a Variable backward must run
+    token = _recording(True) if create_graph else None
     f = pop(heap)[2] if heap else None
     try:
         while f is not None:
             outs = f.outputs
-            bd = f.backward_data
             if len(outs) == 1:
                 o = outs[0]()
-                g = grads.pop(o, None)
-                if retain and g is not None and (retain_all or o in retain):
-                    kept[o] = g
-                if bd is not None:
-                    gxs = bd(g)
-                else:
-                    if token is None:
-                        token = _recording_off()
-                    gxs = _unwrap(f.backward(None if g is None else Variable._new(g)))
+                gys = (grads.pop(o, None),)
+                if retain and gys[0] is not None and (retain_all or o in retain):
+                    kept[o] = gys[0]
             else:
-                gys = []
-                for r in outs:
-                    o = r()
-                    g = grads.pop(o, None)
-                    if retain and g is not None and (retain_all or o in retain):
-                        kept[o] = g
-                    gys.append(g)
-                if bd is not None:
-                    gxs = bd(*gys)
-                else:
-                    if token is None:
-                        token = _recording_off()
-                    gxs = _unwrap(f.backward(*[None if g is None else Variable._new(g) for g in gys]))
+                gys = _take(outs, grads, retain, kept)
+            bd = None if create_graph else f.backward_data
+            if bd is not None:
+                gxs = bd(*gys)
+            elif create_graph:
+                gxs = f.backward(*gys)
+            else:
+                if token is None:
+                    token = _recording(False)
+                gxs = _unwrap(f.backward(*[None if g is None else Variable._new(g) for g in gys]))
             inputs = f.inputs
             if gxs.__class__ is not tuple and gxs.__class__ is not list:
                 if len(inputs) != 1:
@@ -179,7 +136,7 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
                     else:
                         count += 1
                         push(heap, (-c.generation, count, c))
-            gxs = gx = g = None  # hold no gradient across steps: an op may reuse one only it holds
+            gys = gxs = gx = g = None  # hold no gradient across steps: an op may reuse one only it holds
             if nxt is not None and heap:
                 count += 1
                 push(heap, (-nxt.generation, count, nxt))
@@ -194,7 +151,7 @@ def _run_arrays(outputs: Sequence[Variable], seeds: list, retain: Any, stop: Any
 
 
 def sole_holder(a: Any) -> bool:
-    """Whether the gradient array ``a`` that ``_run_arrays`` just passed to a ``backward_data``
+    """Whether the gradient array ``a`` that ``_walk`` just passed to a ``backward_data``
     (which calls this directly) is held by the pass alone: no retained gradient, leaf grad,
     caller's seed, view or other op holds it, so the op may overwrite it in place. Decided by
     the reference count, whose baseline ``_SOLE`` is measured at import with the same calls."""
@@ -217,15 +174,16 @@ class _Probe:
 def _sole_baseline() -> int:
     grads = {0: np.empty(1)}
     bd = _Probe().backward_data
-    g = grads.pop(0)  # as in _run_arrays: g = grads.pop(o); gxs = bd(g)
-    return bd(g)
+    gys = (grads.pop(0),)  # as in _walk: gys = (grads.pop(o, None),); gxs = bd(*gys)
+    return bd(*gys)
 
 
 _SOLE = _sole_baseline()
 
 
-def _recording_off() -> Any:
-    return _config_state.set(_config_state.get().replace(enable_backprop=False))
+def _recording(on: bool) -> Any:
+    """Switch graph recording on or off; returns the token that restores it."""
+    return _config_state.set(_config_state.get().replace(enable_backprop=on))
 
 
 def _unwrap(gxs: Any) -> Any:
@@ -239,26 +197,24 @@ def _unwrap(gxs: Any) -> Any:
 
 
 def _grads(outputs: list, grad_outputs: Any, create_graph: bool, retain: Any, stop: Any = None) -> dict:
-    """{variable: gradient Variable}: the Variable engine with ``create_graph``, else the array
-    engine with its results wrapped."""
-    seeds = _seed(outputs, grad_outputs)
+    """{variable: gradient Variable} (first-order array results wrapped)."""
+    grads = _pass(outputs, _seed(outputs, grad_outputs), create_graph, retain, stop)
     if create_graph:
-        return _run(outputs, seeds, True, retain, stop)
+        return grads
     wrap = Variable._new
-    grads = _run_arrays(outputs, [s.data for s in seeds], retain, stop)
     return {v: wrap(g) for v, g in grads.items()}
+
+
+def _pass(outputs: list, seeds: list, create_graph: bool, retain: Any, stop: Any = None) -> dict:
+    """``_walk`` from seed Variables: gradient Variables with ``create_graph``, else arrays."""
+    return _walk(outputs, seeds if create_graph else [s.data for s in seeds], create_graph, retain, stop)
 
 
 def backward(outputs: Sequence[Variable], grad_outputs: Any = None, create_graph: bool = False,
              retain_grad: bool = False) -> None:
     """Accumulate gradients of ``outputs`` into the ``grad`` of every leaf they depend on."""
     outputs = [as_variable(y) for y in outputs]
-    seeds = _seed(outputs, grad_outputs)
-    if create_graph:
-        grads = _run(outputs, seeds, True, retain_grad)
-    else:
-        grads = _run_arrays(outputs, [s.data for s in seeds], retain_grad)
-    _store(grads, create_graph, retain_grad)
+    _store(_pass(outputs, _seed(outputs, grad_outputs), create_graph, retain_grad), create_graph, retain_grad)
 
 
 def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = False) -> None:
@@ -274,7 +230,7 @@ def backward_from(y: Variable, create_graph: bool = False, retain_grad: bool = F
         seed = _np_array(1, data.dtype)
     else:
         seed = _np_ones(data.shape, data.dtype)
-    _store(_run_arrays((y,), (seed,), False), False, False)
+    _store(_walk((y,), (seed,), False, False), False, False)
 
 
 def _store(grads: dict, create_graph: bool, retain_grad: bool) -> None:
