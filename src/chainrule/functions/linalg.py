@@ -239,11 +239,7 @@ class LinearReLU(Linear):
     __slots__ = ("y",)
 
     def forward(self, x, W, b):
-        y = _affine(x, W)
-        try:
-            y += b
-        except (TypeError, ValueError):
-            y = y + b
+        y = Linear.forward(self, x, W, b)
         if y.__class__ is np.ndarray:
             np.maximum(y, 0, out=y)
         else:

@@ -74,8 +74,7 @@ class Exp(Function):
         return Mul()(gy, y)
 
     def backward_data(self, gy):
-        y = self.outputs[0]()
-        return gy * (xp_of(gy).exp(self.inputs[0].data) if y is None else y.data)
+        return gy * self.output_data()
 
 
 class Log(Function):
@@ -163,9 +162,7 @@ class Tanh(Function):
         return TanhGrad()(y, gy)
 
     def backward_data(self, gy):
-        y = self.outputs[0]()
-        y = xp_of(gy).tanh(self.inputs[0].data) if y is None else y.data
-        return _tanh_grad(y, gy)
+        return _tanh_grad(self.output_data(), gy)
 
 
 class TanhGrad(Function):
@@ -190,9 +187,7 @@ class Sigmoid(Function):
         return SigmoidGrad()(y, gy)
 
     def backward_data(self, gy):
-        y = self.outputs[0]()
-        y = _sigmoid(self.inputs[0].data) if y is None else y.data
-        return _sigmoid_grad(y, gy)
+        return _sigmoid_grad(self.output_data(), gy)
 
 
 class SigmoidGrad(Function):
