@@ -242,6 +242,7 @@ LAYERS = {
     "Dropout": (lambda: L.Dropout(0.5, rng=1), (3, 4)),
     "Sequential": (lambda: L.Sequential(L.Linear(5, rng=0), F.relu, L.Linear(2, rng=1)), (3, 4)),
     "MLP": (lambda: M.MLP([8, 3], rng=0), (3, 4)),
+    "MLP_relu": (lambda: M.MLP([8, 5, 3], activation=F.relu, rng=0), (3, 4)),
     "CNN": (lambda: M.CNN(n_classes=3, channels=(2, 3), hidden=5, rng=0), (2, 1, 8, 8)),
 }
 

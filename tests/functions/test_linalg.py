@@ -116,6 +116,15 @@ def test_linear_float32_keeps_dtype():
     np.testing.assert_allclose(b.grad.data, [4.0, 4.0])
 
 
+def test_linear_bias_of_a_wider_dtype_promotes_like_numpy():
+    x, W = rand(4, 3).astype(np.float32), rand(3, 2).astype(np.float32)
+    b = rand(2)  # float64: x @ W + b is float64 in NumPy, not cast down in place
+    for op in (F.linear, F.linear_relu):
+        y = op(x, W, b)
+        assert y.dtype == np.float64
+    np.testing.assert_allclose(F.linear(x, W, b).data, x @ W + b, rtol=1e-6)
+
+
 def test_linear_errors():
     with pytest.raises(ValueError, match=r"linear: shapes \(4, 3\) and \(2, 5\) are not aligned"):
         F.linear(cr.Variable(rand(4, 3)), cr.Variable(rand(2, 5)))

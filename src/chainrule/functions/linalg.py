@@ -162,9 +162,11 @@ class Linear(Function):
 
     def forward(self, x, W, b):
         y = _affine(x, W)
+        if b.dtype != y.dtype:  # in place would cast b down to y's dtype
+            return y + b
         try:
-            y += b  # y is a fresh array: add in place unless b widens its dtype or shape
-        except (TypeError, ValueError):
+            y += b  # y is a fresh array: add in place unless b widens its shape
+        except ValueError:
             y = y + b
         return y
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core.variable import Variable
+from ..layers.base import _Registry
 from ..layers.linear import Linear
 from ..random import get_rng
 from .base import Model
@@ -36,6 +37,10 @@ class MLP(Model):
     def forward(self, x: Any) -> Variable:
         act = self.activation
         fused = act is F.relu
+        if fused:
+            params = self._relu_mlp_params()
+            if params is not None:
+                return F.relu_mlp(x, params)  # the whole network as one op
         layers = self._linears
         for layer in layers[:-1]:
             if fused and type(layer) is Linear and layer.bias:
@@ -43,6 +48,22 @@ class MLP(Model):
             else:
                 x = act(layer(x))
         return layers[-1](x)
+
+    def _relu_mlp_params(self) -> tuple | None:
+        """``(W1, b1, ..., Wk, bk)`` when ``F.relu_mlp`` can run this network (two or more
+        initialised ``Linear`` layers with biases), else None; cached until a parameter or
+        layer is reassigned."""
+        cache = self.__dict__.get("_relu_mlp_cache")
+        if cache is not None and cache[0] == _Registry.version:
+            return cache[1]
+        layers = self._linears
+        if any(type(layer) is not Linear or layer._pending for layer in layers):
+            return None  # lazy initialisation runs on the per-layer path first
+        params = None
+        if len(layers) > 1 and all(layer.bias for layer in layers):
+            params = tuple(p for layer in layers for p in (layer.w, layer.b))
+        self.__dict__["_relu_mlp_cache"] = (_Registry.version, params)
+        return params
 
     def extra_repr(self) -> str:
         return f"activation={getattr(self.activation, '__name__', self.activation)}"
