@@ -140,3 +140,16 @@ def test_accuracy():
     assert F.accuracy(cr.Variable(y), np.array([1, 0, -1, -1]), ignore_index=-1).item() == 1.0
     with pytest.raises(ValueError, match="accuracy"):
         F.accuracy(y, np.array([1, 0]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.uint64, np.dtype(">i8")])
+def test_softmax_cross_entropy_any_integer_label_dtype(dtype):
+    x, t = np.random.default_rng(0).standard_normal((5, 4)), np.array([3, 0, 2, 2, 1])
+    ref = F.softmax_cross_entropy(cr.Variable(x), t)
+    xv = cr.Variable(x)
+    loss = F.softmax_cross_entropy(xv, t.astype(dtype))
+    loss.backward()
+    assert loss.item() == ref.item()
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    p[np.arange(5), t] -= 1
+    np.testing.assert_allclose(xv.grad.data, p / 5, rtol=1e-12)

@@ -156,7 +156,7 @@ class Function:
 
     def _call_many(self, *inputs: Any) -> Any:
         try:
-            inputs = [x if x.__class__ is Variable else as_variable(x) for x in inputs]
+            inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
             ys = self.forward(*[x.data for x in inputs])
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self, inputs, e) from e

@@ -57,17 +57,19 @@ def _row_max(x: np.ndarray) -> np.ndarray:
 
 
 _ONES: dict = {}
-_ARANGES: dict = {}
+_ROW_STARTS: dict = {}
 _max = np.maximum.reduce
 
 
-def _arange(n: int) -> np.ndarray:
-    """``np.arange(n)``, shared (read-only) between calls: the row index of every batch."""
-    r = _ARANGES.get(n)
+def _row_starts(n: int, c: int) -> np.ndarray:
+    """``np.arange(n) * c``, shared (read-only) between calls: where each row of a flattened
+    (N, C) array starts. Adding the labels gives flat indices, and indexing the flat view with
+    one array is several times cheaper than with the pair ``(arange(n), t)``."""
+    r = _ROW_STARTS.get((n, c))
     if r is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        r = _ARANGES[n] = np.arange(n)
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        r = _ROW_STARTS[n, c] = np.arange(n) * c
         r.flags.writeable = False
     return r
 
@@ -113,9 +115,16 @@ class SoftmaxCrossEntropy(Function):
                 bad = tt[(tt < 0) | (tt >= c)]
                 raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
                                  f"(logits shape {x.shape})")
-        rows = _arange(n) if host else xp.arange(n)
+        if host:
+            flat = _row_starts(n, c) + tt  # the labels' positions in the flattened (N, C) arrays
+            if flat.dtype.kind != "i":  # uint64 labels promote to float
+                flat = _row_starts(n, c) + tt.astype(np.intp)
+            picked = s.reshape(-1)[flat]
+        else:
+            rows = xp.arange(n)
+            picked = s[rows, tt]
         nll = xp.log(z[:, 0])
-        nll -= s[rows, tt]  # -log_softmax(x)[rows, t]
+        nll -= picked  # -log_softmax(x)[rows, t]
         count = n
         if valid is not None:
             nll *= valid
@@ -133,7 +142,10 @@ class SoftmaxCrossEntropy(Function):
             else:
                 coef = valid
             y = nll.sum() if self.reduction == "sum" else nll
-        e[rows, tt] -= 1.0
+        if host:
+            e.reshape(-1)[flat] -= 1.0  # e is a fresh C-ordered array: reshape is a view
+        else:
+            e[rows, tt] -= 1.0
         self.diff, self.tt, self.scale = e, tt, scale
         self.coef = None if coef is None else coef.astype(x.dtype, copy=False)
         return y if y.dtype == x.dtype else xp.asarray(y, dtype=x.dtype)
@@ -195,13 +207,17 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     ignored), ``"sum"`` adds them, ``"none"`` returns the (N,) per-row losses (0 on ignored rows).
     Differentiable in ``x`` to any order.
     """
-    x = as_variable(x)
+    if x.__class__ is not Variable:
+        x = as_variable(x)
     xd = x.data
-    t_data = t.data if isinstance(t, Variable) else t
-    if not hasattr(t_data, "dtype"):
-        t_data = np.asarray(t_data)
-    if t_data.__class__ is not xd.__class__:  # host labels for device logits
-        t_data = backend_of(xd).asarray(t_data)
+    t_data = t
+    if t_data.__class__ is not xd.__class__:  # not an array of the logits' kind already
+        if isinstance(t_data, Variable):
+            t_data = t_data.data
+        if not hasattr(t_data, "dtype"):
+            t_data = np.asarray(t_data)
+        if t_data.__class__ is not xd.__class__:  # host labels for device logits
+            t_data = backend_of(xd).asarray(t_data)
     shape = xd.shape
     if len(shape) != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be 2-D (N, C), got shape {shape}")

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core.variable import Variable
+from ..functions.mlp import ReluMlp
 from ..layers.base import _Registry
 from ..layers.linear import Linear
 from ..random import get_rng
@@ -39,8 +40,10 @@ class MLP(Model):
         fused = act is F.relu
         if fused:
             params = self._relu_mlp_params()
-            if params is not None:
-                return F.relu_mlp(x, params)  # the whole network as one op
+            if params is not None:  # the whole network as one op
+                if x.__class__ is np.ndarray and x.ndim == 2:  # the common case, straight to the op
+                    return ReluMlp(False)(x, *params)
+                return F.relu_mlp(x, params)
         layers = self._linears
         for layer in layers[:-1]:
             if fused and type(layer) is Linear and layer.bias:
