@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..backend import xp_of
 from ..core.autodiff import local_gradients
 from ..core.config import enable_grad
 from ..core.function import Function
@@ -81,10 +82,7 @@ class ReluMlp(Function):
                 h += b
             else:  # in place would cast b down to h's dtype
                 h = h + b
-            if h.__class__ is np.ndarray:
-                np.maximum(h, 0, out=h)
-            else:
-                h = h * (h > 0)
+            (np if h.__class__ is np.ndarray else xp_of(h)).maximum(h, 0, out=h)
             acts.append(h)
         self.acts = acts
         y = h.T @ params[-2]  # (N, out_k), C-ordered
