@@ -12,6 +12,7 @@ network from ``linear_relu``/``linear`` and differentiates that, so every higher
 """
 from __future__ import annotations
 
+from operator import matmul as _matmul
 from typing import Any, Sequence
 
 import numpy as np
@@ -71,12 +72,14 @@ class ReluMlp(Function):
     def forward(self, x, *params):
         _check(x, params)
         h = x.T
+        dot = _matmul
         if h.__class__ is np.ndarray:
             h = np.ascontiguousarray(h)  # one small copy speeds up both GEMMs of the first layer
+            dot = np.dot  # measured a little faster than matmul for these transposed operands
         self.xT = h
         acts = []
         for i in range(0, len(params) - 2, 2):
-            h = params[i].T @ h  # (out_i, N)
+            h = dot(params[i].T, h)  # (out_i, N)
             b = params[i + 1][:, None]
             if b.dtype == h.dtype:
                 h += b
@@ -85,7 +88,7 @@ class ReluMlp(Function):
             (np if h.__class__ is np.ndarray else xp_of(h)).maximum(h, 0, out=h)
             acts.append(h)
         self.acts = acts
-        y = h.T @ params[-2]  # (N, out_k), C-ordered
+        y = dot(h.T, params[-2])  # (N, out_k), C-ordered
         b = params[-1]
         if b.dtype == y.dtype:
             y += b
@@ -96,18 +99,19 @@ class ReluMlp(Function):
     def backward_data(self, gy):
         inputs = self.inputs
         acts = self.acts
+        dot = np.dot if gy.__class__ is np.ndarray else _matmul
         grads: list = [None] * len(inputs)
-        grads[-2] = acts[-1] @ gy
+        grads[-2] = dot(acts[-1], gy)
         grads[-1] = _batch_sum(gy, 0)
-        g = inputs[-2].data @ gy.T  # gradient of the last hidden activation, (out, N)
+        g = dot(inputs[-2].data, gy.T)  # gradient of the last hidden activation, (out, N)
         for i in range(len(acts) - 1, -1, -1):
             g *= acts[i] > 0  # g is this pass's own array
             grads[2 * i + 2] = _batch_sum(g, 1)
-            grads[2 * i + 1] = (acts[i - 1] if i else self.xT) @ g.T
+            grads[2 * i + 1] = dot(acts[i - 1] if i else self.xT, g.T)
             if i:
-                g = inputs[2 * i + 1].data @ g
+                g = dot(inputs[2 * i + 1].data, g)
             elif self.need_x:
-                grads[0] = g.T @ inputs[1].data.T
+                grads[0] = dot(g.T, inputs[1].data.T)
         return grads
 
     def backward(self, gy):
