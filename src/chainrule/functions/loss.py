@@ -16,6 +16,7 @@ from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from . import math as _m
 from .activation import softmax
+from .reduction import blas_sum
 
 __all__ = ["mean_squared_error", "mse_loss", "softmax_cross_entropy", "cross_entropy",
            "binary_cross_entropy_with_logits", "accuracy"]
@@ -56,7 +57,6 @@ def _row_max(x: np.ndarray) -> np.ndarray:
     return np.maximum.reduce(x, axis=1, keepdims=True)
 
 
-_ONES: dict = {}
 _ROW_STARTS: dict = {}
 _max = np.maximum.reduce
 
@@ -72,18 +72,6 @@ def _row_starts(n: int, c: int) -> np.ndarray:
         r = _ROW_STARTS[n, c] = np.arange(n) * c
         r.flags.writeable = False
     return r
-
-
-def _row_sum(e: np.ndarray) -> np.ndarray:
-    """(N, C) -> (N, 1) row sums; one BLAS matrix-vector product for float32/float64 (several
-    times faster than ``sum(axis=1)`` on short rows)."""
-    if e.dtype.char not in "fd":
-        return np.add.reduce(e, axis=1, keepdims=True)
-    key = (e.shape[1], e.dtype.char)
-    ones = _ONES.get(key)
-    if ones is None:
-        ones = _ONES[key] = np.ones((e.shape[1], 1), dtype=e.dtype)
-    return np.dot(e, ones)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -102,8 +90,8 @@ class SoftmaxCrossEntropy(Function):
         n, c = x.shape
         s = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))
         e = xp.exp(s)
-        z = _row_sum(e) if host else e.sum(axis=1, keepdims=True)
-        e /= z  # softmax(x); becomes softmax(x) - onehot(t) below
+        z = blas_sum(e, 1)  # (N,) row sums
+        e /= z[:, None]  # softmax(x); becomes softmax(x) - onehot(t) below
         ignore = self.ignore_index
         valid, tt = None, t
         # one reduction checks every label: viewed as unsigned, negatives are huge too
@@ -123,7 +111,7 @@ class SoftmaxCrossEntropy(Function):
         else:
             rows = xp.arange(n)
             picked = s[rows, tt]
-        nll = xp.log(z[:, 0])
+        nll = xp.log(z)
         nll -= picked  # -log_softmax(x)[rows, t]
         count = n
         if valid is not None:
