@@ -64,6 +64,7 @@ class Function:
         out.data = ys
         out.grad = None
         out.name = None
+        out._version = 0
         cfg = get_config()
         if cfg.enable_backprop:
             out.creator = self
@@ -99,6 +100,7 @@ class Function:
         out.data = ys
         out.grad = None
         out.name = None
+        out._version = 0
         cfg = get_config()
         if cfg.enable_backprop:
             out.creator = self
@@ -139,6 +141,7 @@ class Function:
         out.data = ys
         out.grad = None
         out.name = None
+        out._version = 0
         cfg = get_config()
         if cfg.enable_backprop:
             out.creator = self
@@ -169,6 +172,7 @@ class Function:
         out.data = ys
         out.grad = None
         out.name = None
+        out._version = 0
         cfg = get_config()
         if cfg.enable_backprop:
             out.creator = self

@@ -40,7 +40,10 @@ class Variable:
     produced this variable (None for leaves); ``generation`` orders the backward pass.
     """
 
-    __slots__ = ("data", "grad", "creator", "generation", "name", "__weakref__")
+    # ``_version`` counts in-place changes of ``data``: code that writes into ``v.data`` in place
+    # (optimizers, in-place operators) does ``v._version += 1`` so that a backward pass can
+    # tell a saved input changed after the forward.
+    __slots__ = ("data", "grad", "creator", "generation", "name", "_version", "__weakref__")
     __array_priority__ = 200
     __array_ufunc__ = None  # ndarray <op> Variable defers to Variable; np.exp(variable) is an error, not a silent copy
 
@@ -50,6 +53,7 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
+        self._version = 0
 
     @classmethod
     def _new(cls, data: Any) -> "Variable":
@@ -60,6 +64,7 @@ class Variable:
         v.creator = None
         v.generation = 0
         v.name = None
+        v._version = 0
         return v
 
     # ----- inspection -----
