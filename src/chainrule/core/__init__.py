@@ -1,7 +1,7 @@
 """The autodiff core: Variable, Function, the backward pass and the mode switches."""
 from .config import enable_grad, get_config, is_grad_enabled, is_train, no_grad, test_mode, train_mode
-from .variable import (Variable, as_array, as_variable, full, ones, ones_like, rand, randn, variable,
-                       zeros, zeros_like)
+from .variable import Variable, as_array, as_variable
+from .creation import full, ones, ones_like, rand, randn, variable, zeros, zeros_like
 from .function import Function
 from .autodiff import backward, gradients
 from .tape import GradientTape
