@@ -87,6 +87,10 @@ class SoftmaxCrossEntropy(Function):
         t = self.t
         xp = xp_of(x)
         host = xp is np
+        if host and not x.flags.c_contiguous:
+            # s and e below take x's memory layout; the flat-index reads and the -onehot write
+            # through ``reshape(-1)`` need C order (reshape of another layout is a copy)
+            x = np.ascontiguousarray(x)
         n, c = x.shape
         s = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))
         e = xp.exp(s)
@@ -131,7 +135,7 @@ class SoftmaxCrossEntropy(Function):
                 coef = valid
             y = nll.sum() if self.reduction == "sum" else nll
         if host:
-            e.reshape(-1)[flat] -= 1.0  # e is a fresh C-ordered array: reshape is a view
+            e.reshape(-1)[flat] -= 1.0  # e is a fresh C-ordered array (x is): reshape is a view
         else:
             e[rows, tt] -= 1.0
         self.diff, self.tt, self.scale = e, tt, scale
