@@ -8,22 +8,51 @@ one draw per element, exactly as a Go loop calling ``Float64()``/``NormFloat64()
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-__all__ = ["get_rng", "const", "PCGSource"]
+__all__ = ["get_rng", "const", "PCGSource", "manual_seed", "default_generator"]
+
+# The generator behind every ``rng=None``: one object for the life of the process, reseeded in
+# place by ``manual_seed`` so that layers and loaders holding it see the new stream.
+_default = np.random.default_rng()
+
+
+def default_generator() -> np.random.Generator:
+    """The NumPy Generator that every ``rng=None`` draw of the library uses."""
+    return _default
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the default generator (and CuPy's global one when CuPy is loaded); returns it.
+
+    Afterwards the default generator gives exactly ``numpy.random.default_rng(seed)``'s stream,
+    so layer initialisation, ``rand``/``randn``, dropout and shuffling with ``rng=None`` repeat
+    from run to run. Objects given their own ``rng=`` are not affected.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: seed must be an int, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+    _default.bit_generator.state = np.random.PCG64(int(seed)).state
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        cupy.random.seed(int(seed) % (1 << 63))
+    return _default
 
 
 def get_rng(rng: Any = None) -> Any:
     """A source with ``random(shape)`` and ``standard_normal(shape)``.
 
-    ``None``: a fresh unseeded NumPy Generator; an int: ``numpy.random.default_rng(seed)``;
-    a NumPy ``Generator`` or any object with those two methods (e.g. ``const()``): itself.
+    ``None``: the default generator (``default_generator()``, seeded by ``manual_seed``); an
+    int: ``numpy.random.default_rng(seed)``; a NumPy ``Generator`` or any object with those two
+    methods (e.g. ``const()``): itself.
     """
     if rng is None:
-        return np.random.default_rng()
+        return _default
     if isinstance(rng, (bool, np.bool_)):
         raise TypeError(f"rng must be an int seed or a random source, got {rng!r}")
     if isinstance(rng, (int, np.integer)):

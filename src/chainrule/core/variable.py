@@ -7,12 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of
+from . import dtypes as _dtypes
 
 _ndarray = np.ndarray
 
 
 def _to_array(data: Any, who: str = "Variable") -> Any:
-    """Turn ``data`` into an array: arrays keep their dtype, Python numbers and lists become float64."""
+    """Turn ``data`` into an array: arrays keep their dtype, Python numbers and lists get the
+    default dtype (``get_default_dtype()``, float64 unless changed)."""
     if isinstance(data, Variable):
         return data.data
     if isinstance(data, _ndarray):
@@ -21,9 +23,9 @@ def _to_array(data: Any, who: str = "Variable") -> Any:
         arr = np.asarray(data)
     elif isinstance(data, (numbers.Number, list, tuple)):
         try:
-            arr = np.asarray(data, dtype=np.float64)
+            arr = np.asarray(data, dtype=_dtypes._default)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"{who}: cannot convert {type(data).__name__} to a float64 array: {e}") from None
+            raise TypeError(f"{who}: cannot convert {type(data).__name__} to a {_dtypes._default} array: {e}") from None
     elif backend_of(data).name != "cpu":
         return data  # a device array (CuPy) owned by another backend
     else:

@@ -283,7 +283,8 @@ def _uniform(shape: tuple, x: Any, rng: Any) -> Any:
         if xp is not np:
             return xp.random.random(shape, dtype=xp.float32)
         if _default_rng is None:
-            _default_rng = np.random.default_rng()
+            from ..random import default_generator  # the one ``manual_seed`` reseeds in place
+            _default_rng = default_generator()
         return _default_rng.random(shape, dtype=np.float32)
     from ..random import get_rng
 
