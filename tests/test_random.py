@@ -201,3 +201,71 @@ def test_get_rng():
         get_rng(True)
     with pytest.raises(TypeError):
         get_rng("seed")
+
+
+# ----- the default generator and manual_seed -----
+def _unseeded_run() -> list:
+    """Everything in the library that draws with ``rng=None``."""
+    import chainrule as cr
+    import chainrule.functions as F
+    import chainrule.layers as L
+    from chainrule import data
+
+    eager = L.Linear(3, 4)
+    lazy = L.Linear(2)
+    lazy(np.ones((1, 5)))
+    drop = L.Dropout(0.5)
+    x = cr.Variable(np.ones((4, 6)))
+    with cr.train_mode():
+        masks = [drop(x).numpy(), F.dropout(x, 0.5).numpy(), F.dropout(x.data.astype(np.float32), 0.3).numpy()]
+    loader = data.DataLoader(data.ArrayDataset(np.arange(10)), batch_size=4, shuffle=True)
+    order = [b.numpy().tolist() for _ in range(2) for (b,) in loader]
+    return [eager.w.numpy(), lazy.w.numpy(), cr.rand(3).numpy(), cr.randn(2, 2).numpy(), *masks,
+            np.concatenate([np.asarray(o) for o in order])]
+
+
+def test_manual_seed_makes_every_unseeded_draw_repeat():
+    from chainrule import manual_seed
+
+    manual_seed(1234)
+    first = _unseeded_run()
+    manual_seed(1234)
+    second = _unseeded_run()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    manual_seed(4321)
+    third = _unseeded_run()
+    assert not all(np.array_equal(a, b) for a, b in zip(first, third))
+
+
+def test_manual_seed_gives_default_rng_stream_and_reseeds_in_place():
+    from chainrule.random import default_generator, manual_seed
+
+    g = default_generator()
+    assert get_rng(None) is g  # one shared generator, not a fresh one per call
+    held = get_rng(None)  # what a layer or loader keeps
+    assert manual_seed(7) is g
+    np.testing.assert_array_equal(held.random(5), np.random.default_rng(7).random(5))
+
+
+def test_manual_seed_leaves_explicit_rng_alone():
+    import chainrule as cr
+    import chainrule.layers as L
+
+    cr.manual_seed(0)
+    a = L.Linear(3, 4, rng=11).w.numpy()
+    cr.manual_seed(99)
+    b = L.Linear(3, 4, rng=11).w.numpy()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cr.randn(3, rng=const(1, 2)).numpy(), const(1, 2).standard_normal(3))
+
+
+def test_manual_seed_rejects_bad_seeds():
+    from chainrule.random import manual_seed
+
+    with pytest.raises(TypeError, match="manual_seed"):
+        manual_seed(1.5)
+    with pytest.raises(TypeError, match="manual_seed"):
+        manual_seed(True)
+    with pytest.raises(ValueError, match="non-negative"):
+        manual_seed(-1)
