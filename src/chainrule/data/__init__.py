@@ -1,11 +1,13 @@
 """Data sets and loaders.
 
+    loader = data.DataLoader(data.ArrayDataset(x, t), batch_size=32, shuffle=True)  # NumPy arrays
     train = data.digits("train")
     for x, t in data.DataLoader(train, batch_size=64, shuffle=True, rng=0): ...
     for x, t in data.SeqDataLoader(data.sine_curve(1000), batch_size=30): ...   # x, t: (30, 1)
 """
 from .dataset import ArrayDataset, Dataset
-from .loader import DataLoader, SeqDataLoader
+from .loader import DataLoader, Sampler, SeqDataLoader, default_collate
 from .datasets import digits, sine_curve, spiral
 
-__all__ = ["Dataset", "ArrayDataset", "DataLoader", "SeqDataLoader", "sine_curve", "spiral", "digits"]
+__all__ = ["Dataset", "ArrayDataset", "DataLoader", "SeqDataLoader", "Sampler", "default_collate", "sine_curve",
+           "spiral", "digits"]

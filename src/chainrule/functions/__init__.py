@@ -21,3 +21,4 @@ from .pool import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from . import _methods  # noqa: F401,E402  (installs x.exp(), x.softmax(axis), ... on Variable)
