@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["get_rng", "const", "PCGSource", "manual_seed", "default_generator"]
+__all__ = ["PCGSource", "const", "default_generator", "get_rng", "manual_seed"]
 
 # The generator behind every ``rng=None``: one object for the life of the process, reseeded in
 # place by ``manual_seed`` so that layers and loaders holding it see the new stream.

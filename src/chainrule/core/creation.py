@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numbers
 import operator
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -17,11 +18,11 @@ from ..backend import Backend, backend_of, get_backend
 from . import dtypes as _dtypes
 from .variable import Variable, _to_array, as_array
 
-__all__ = ["variable", "tensor", "zeros", "ones", "zeros_like", "ones_like", "full", "eye", "arange",
-           "linspace", "rand", "randn"]
+__all__ = ["arange", "eye", "full", "linspace", "ones", "ones_like", "rand", "randn", "tensor", "variable",
+           "zeros", "zeros_like"]
 
-ShapeArg = Union[int, Sequence[int]]
-Device = Union[str, Backend, None]
+ShapeArg = int | Sequence[int]
+Device = str | Backend | None
 
 
 def _shape_args(shape: tuple, who: str) -> tuple[int, ...]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["float16", "float32", "float64", "int32", "int64", "bool_", "set_default_dtype",
-           "get_default_dtype", "DTypeLike"]
+__all__ = ["DTypeLike", "bool_", "float16", "float32", "float64", "get_default_dtype", "int32", "int64",
+           "set_default_dtype"]
 
 float16: np.dtype = np.dtype(np.float16)
 float32: np.dtype = np.dtype(np.float32)

@@ -6,8 +6,9 @@ A *sampler* is any iterable of int indices into the dataset with ``__len__``; it
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence, Sized
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, Sized, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from ..core.variable import Variable
 from ..random import get_rng
 from .dataset import ArrayDataset, Dataset
 
-__all__ = ["DataLoader", "SeqDataLoader", "Sampler", "default_collate"]
+__all__ = ["DataLoader", "Sampler", "SeqDataLoader", "default_collate"]
 
 
 @runtime_checkable
@@ -131,7 +132,7 @@ class DataLoader(_Loader):
 
     def __init__(self, dataset: Dataset | tuple | np.ndarray, batch_size: int = 1, shuffle: bool = False,
                  rng: Any = None, drop_last: bool = False, device: Any = None,
-                 sampler: Iterable[int] | None = None,
+                 sampler: Sampler | None = None,
                  collate_fn: Callable[[list[Any]], Any] | None = None):
         super().__init__(dataset, batch_size, device)
         if sampler is not None:
@@ -161,18 +162,20 @@ class DataLoader(_Loader):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)  # type: ignore[arg-type]
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         b = self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
     def _sampled(self, epoch: int) -> Iterator[np.ndarray]:
         """Index arrays: consecutive runs of ``batch_size`` of the sampler's indices."""
         sampler = self.sampler
+        if sampler is None:
+            return
         set_epoch = getattr(sampler, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
         n, b = len(self.dataset), self.batch_size
-        it = iter(sampler)  # type: ignore[call-overload]
+        it = iter(sampler)
         while True:
             chunk = list(islice(it, b))
             if not chunk or (self.drop_last and len(chunk) < b):

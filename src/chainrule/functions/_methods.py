@@ -8,12 +8,13 @@ no extra call). Methods that take a shape accept it PyTorch's way too: ``x.view(
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.function import Function
 from ..core.variable import Variable
 
-__all__ = ["install", "clone", "METHODS", "ALIASES", "SHAPE_METHODS"]
+__all__ = ["ALIASES", "METHODS", "SHAPE_METHODS", "clone", "install"]
 
 # Ops that become methods under their own name (the first argument is the Variable).
 METHODS: tuple[str, ...] = (
