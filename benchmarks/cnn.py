@@ -2,18 +2,21 @@
 
 conv3x3(1->16, pad 1)-ReLU-maxpool2 -> conv3x3(16->32, pad 1)-ReLU-maxpool2 -> Linear(1568->10)
 -> softmax cross-entropy, exactly the step of ``shared/bench/cnn_peers.py``. chainrule, PyTorch
-and DeZero run side by side in one process on the same data and weights, taking turns; prints
-the median ms/step, the first-step loss of each (they must agree) and the ratio to PyTorch.
+and DeZero run side by side in one process on the same data and weights, in interleaved turns
+with a pause between turns (``_harness.py``: without it PyTorch's turn ran against NumPy's
+spinning OpenBLAS threads); prints ms/step (median over rounds, min-max), the first-step loss of
+each (they must agree) and the ratios to PyTorch (median of per-round ratios).
 Target: chainrule at most 2x PyTorch.
 
-    python benchmarks/cnn.py [--steps 30] [--rounds 5]
+    python benchmarks/cnn.py [--steps 30] [--rounds 5] [--pause 0.3] [--blas-unset]
 """
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+
+import _harness as harness
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
@@ -90,36 +93,30 @@ def run_dezero():
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=30, help="timed steps per library (median reported)")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per library, over all rounds")
     ap.add_argument("--rounds", type=int, default=5, help="the libraries take turns this many times")
-    args = ap.parse_args()
-    steps, first = {}, {}
-    for name, make in dict(chainrule=run_chainrule, pytorch=run_torch, dezero=run_dezero).items():
-        try:
-            steps[name] = make()
-        except ImportError as e:
-            print(f"{name:10s} skipped ({e.name} not installed)")
-            continue
-        first[name] = steps[name]()  # warm-up step; its loss must agree across libraries
-        steps[name]()
-    # take turns, so that a change of machine load hits every library alike
-    times: dict = {name: [] for name in steps}
-    per_round = max(1, args.steps // args.rounds)
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            for _ in range(per_round):
-                t = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t)
-    res = {name: sorted(ts)[len(ts) // 2] * 1e3 for name, ts in times.items()}
-    for name, ms in res.items():
-        print(f"{name:10s} {ms:8.2f} ms/step   first-step loss {first[name]:.5f}")
-    if "pytorch" in res:
+    args = harness.parse_args(ap)
+    first = {}
+
+    def maker(name, make):
+        def warmed():
+            step = make()
+            first[name] = step()  # warm-up step; its loss must agree across libraries
+            step()
+            return harness.timed(step, max(1, args.steps // args.rounds))
+        return warmed
+
+    makers = dict(chainrule=run_chainrule, pytorch=run_torch, dezero=run_dezero)
+    turns = harness.available({name: maker(name, make) for name, make in makers.items()}, width=10)
+    res = harness.race(turns, args.rounds, args.pause)
+    harness.print_header(args.rounds, args.pause)
+    harness.print_figures(res, "ms/step", 1e3, width=10, notes={n: f"first-step loss {v:.5f}" for n, v in first.items()})
+    if "pytorch" in res.figures:
         print()
-        for name in ("chainrule", "dezero"):
-            if name in res:
-                print(f"{name} / pytorch {res[name] / res['pytorch']:5.2f}x")
-        print(f"target chainrule <= 2x pytorch: {'met' if res['chainrule'] <= 2 * res['pytorch'] else 'NOT met'}")
+        harness.print_ratios(res, "chainrule", ("pytorch",), width=10)
+        harness.print_ratios(res, "dezero", ("pytorch",), width=10)
+        ok = res.ratio("chainrule", "pytorch")[0] <= 2
+        print(f"target chainrule <= 2x pytorch (median ratio): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

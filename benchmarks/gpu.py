@@ -8,9 +8,11 @@ functional API only (``F.linear``, ``F.relu``, ``F.conv2d``, ``F.max_pool2d``,
 * CNN of ``shared/bench/cnn_peers.py`` at batch 512: conv3x3(1->16, pad 1)-relu-maxpool2 ->
   conv3x3(16->32, pad 1)-relu-maxpool2 -> linear(32*7*7 -> 10) -> softmax cross-entropy.
 
-Each step ends with a device synchronisation; the median over ``--steps`` steps is reported
-(after ``--warmup`` steps that absorb kernel compilation and cuBLAS/cuDNN start-up). TF32 is
-off in PyTorch (CuPy does not use it unless ``CUPY_TF32=1``), so both compute in true fp32.
+Each step ends with a device synchronisation. The two libraries take turns of
+``--steps / --rounds`` steps with a pause between turns (``_harness.py``), after ``--warmup``
+steps each that absorb kernel compilation and cuBLAS/cuDNN start-up; ms/step is the median over
+rounds (min-max), the ratio the median of per-round ratios. TF32 is off in PyTorch (CuPy does
+not use it unless ``CUPY_TF32=1``), so both compute in true fp32.
 
     python benchmarks/gpu.py            # needs CuPy + a GPU (PyTorch with CUDA for the ratio)
     python benchmarks/gpu.py --smoke    # tiny shapes on the CPU: checks the script itself
@@ -18,12 +20,12 @@ off in PyTorch (CuPy does not use it unless ``CUPY_TF32=1``), so both compute in
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from typing import Callable
 
 import numpy as np
+
+import _harness as harness
 
 import chainrule.functions as F
 from chainrule.backend import get_backend
@@ -124,20 +126,20 @@ def torch_step(model: str, data: dict, device: str) -> tuple:
 
 
 # ----- timing -----
-def median_ms(step: Callable, sync: Callable, steps: int, warmup: int) -> tuple:
+def warmed_turn(step: Callable, sync: Callable, steps: int, warmup: int) -> tuple:
+    """Run ``warmup`` steps; return (a turn timing ``steps`` synchronised steps, the first
+    step's output)."""
     first = None
     for i in range(warmup):
         out = step()
         if i == 0:
             first = out
     sync()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
+
+    def synced() -> None:
         step()
         sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, first
+    return harness.timed(synced, steps), first
 
 
 def _torch_cuda() -> str | None:
@@ -155,11 +157,14 @@ def _torch_cuda() -> str | None:
 
 def main(argv: list | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=20, help="timed steps per case (median reported)")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per library and case, over all rounds")
+    ap.add_argument("--rounds", type=int, default=4, help="the libraries take turns this many times")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--smoke", action="store_true", help="tiny shapes on the CPU (no GPU needed)")
     ap.add_argument("--only", choices=["mlp", "cnn"], help="run one workload")
-    args = ap.parse_args(argv)
+    args = harness.parse_args(ap, argv)
+    per_turn = max(1, args.steps // args.rounds)
+    args.warmup = max(1, args.warmup)
 
     if args.smoke:
         device, torch_device, width, mlp_batch, cnn_batch = "cpu", "cpu", 64, 16, 8
@@ -183,24 +188,33 @@ def main(argv: list | None = None) -> int:
         name = props["name"]
         label = f"{name.decode() if isinstance(name, bytes) else name} (CuPy {be.xp.__version__})"
 
-    print(f"device: {label}; float32; median of {args.steps} steps after {args.warmup} warm-up steps")
+    print(f"device: {label}; float32; {args.warmup} warm-up steps, then {per_turn} steps a turn")
     if torch_missing:
         print(f"PyTorch baseline skipped: {torch_missing}")
     cases = [("mlp", f"MLP {width}x3 batch {mlp_batch}", mlp_weights(width, mlp_batch)),
              ("cnn", f"CNN (cnn_peers) batch {cnn_batch}", cnn_weights(cnn_batch))]
-    print(f"{'case':28s} {'chainrule ms':>12s} {'torch ms':>10s} {'ratio':>7s}  first-step loss cr / torch")
+    lines = [f"{'case':28s} {'chainrule ms':>22s} {'torch ms':>22s} {'ratio':>18s}  first-step loss cr / torch"]
     for model, title, data in cases:
         if args.only and model != args.only:
             continue
         step, sync, item = chainrule_step(model, data, device)
-        cr_ms, cr_first = median_ms(step, sync, args.steps, args.warmup)
-        line = f"{title:28s} {cr_ms:12.2f}"
+        turns, firsts = {}, {}
+        turns["chainrule"], first = warmed_turn(step, sync, per_turn, args.warmup)
+        firsts["chainrule"] = item(first)
+        if not torch_missing:
+            tstep, tsync, titem = torch_step(model, data, torch_device)
+            turns["torch"], first = warmed_turn(tstep, tsync, per_turn, args.warmup)
+            firsts["torch"] = titem(first)
+        res = harness.race(turns, args.rounds, args.pause)
+        line = f"{title:28s} {harness.fmt_spread(res.spread('chainrule'), 1e3):>22s}"
         if torch_missing:
-            print(line + f" {'-':>10s} {'-':>7s}  {item(cr_first):.5f}")
+            lines.append(line + f" {'-':>22s} {'-':>18s}  {firsts['chainrule']:.5f}")
             continue
-        tstep, tsync, titem = torch_step(model, data, torch_device)
-        t_ms, t_first = median_ms(tstep, tsync, args.steps, args.warmup)
-        print(line + f" {t_ms:10.2f} {cr_ms / t_ms:6.2f}x  {item(cr_first):.5f} / {titem(t_first):.5f}")
+        lines.append(line + f" {harness.fmt_spread(res.spread('torch'), 1e3):>22s} "
+                     f"{harness.fmt_spread(res.ratio('chainrule', 'torch')) + 'x':>18s}  "
+                     f"{firsts['chainrule']:.5f} / {firsts['torch']:.5f}")
+    harness.print_header(args.rounds, args.pause)
+    print("\n".join(lines))
     return 0
 
 

@@ -1,13 +1,15 @@
 """MLP 64-256-256-10 on scikit-learn's digits (ReLU, SGD lr 0.1, batch 64, float32, 20 epochs).
 
-chainrule against NumPy written by hand, PyTorch, DeZero and HIPS autograd in one run; prints the
-median ms/epoch (epochs 2..E of each run; the contestants take turns, 3 rounds), test accuracy
-and the ratios. Then chainrule and NumPy by hand run again with their epochs interleaved, and
-the median of the per-pair ratios is the figure held against the target (on a shared VM whose
-speed drifts by 20 % over seconds, pairing adjacent epochs is what keeps the ratio steady).
+chainrule against NumPy written by hand, PyTorch, DeZero and HIPS autograd in one run. Each turn
+is one contestant's whole training run (``--rounds`` rounds, a pause between turns:
+``_harness.py``); a round's figure is the median ms/epoch of epochs 2..E. Prints the figures
+(median over rounds, min-max), test accuracy and the ratios (median of per-round ratios). Then
+chainrule and NumPy by hand run again with their epochs interleaved, one epoch a turn, and the
+median of the per-pair ratios is the figure held against the target (on a shared VM whose speed
+drifts by 20 % over seconds, pairing nearby epochs is what keeps the ratio steady).
 Target: chainrule >= 0.97 accuracy and at most 1.1x NumPy by hand per epoch.
 
-    python benchmarks/mlp_digits.py [--epochs 20]
+    python benchmarks/mlp_digits.py [--epochs 20] [--rounds 3] [--pause 0.3] [--blas-unset]
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import argparse
 import time
 
 import numpy as np
+
+import _harness as harness
 
 B, LR, H = 64, 0.1, 256
 
@@ -170,76 +174,72 @@ def run_hips(data, epochs):
     return (z.argmax(1) == yte).mean()
 
 
-def race(runs: dict, data, epochs: int, rounds: int) -> dict:
-    """Run each contestant's whole training in turn, ``rounds`` times, so load changes on a
-    shared machine hit all alike (epoch-by-epoch turns would hand PyTorch's spinning worker
-    threads to its neighbours). Returns {name: (all epoch times but each run's first, accuracy)}."""
-    result: dict = {}
-    for _ in range(rounds):
-        for name, fn in runs.items():
-            if name in result and result[name] is None:
-                continue
+def drain(gen) -> tuple:
+    """All epoch times of a run_* generator, and its test accuracy."""
+    times = []
+    while True:
+        try:
+            times.append(next(gen))
+        except StopIteration as stop:
+            return times, stop.value
+
+
+def whole_runs(runs: dict, data, epochs: int, accuracy: dict) -> dict:
+    """Makers of turns that are whole training runs: each turn yields the epoch times but the
+    first and records the run's test accuracy in ``accuracy``."""
+    def maker(name, fn):
+        def warmed():
+            drain(fn(data, 1))  # imports and warm-up
+
+            def turn() -> list:
+                times, accuracy[name] = drain(fn(data, epochs))
+                return times[1:]
+            return turn
+        return warmed
+    return {name: maker(name, fn) for name, fn in runs.items()}
+
+
+def epoch_turns(fn, data, epochs: int):
+    """A turn that is one epoch of a running training run; a finished run is replaced by a
+    fresh one whose first (warm-up) epoch is left untimed."""
+    state = {"gen": None}
+
+    def turn() -> float:
+        while True:
+            if state["gen"] is None:
+                state["gen"] = fn(data, epochs)
+                next(state["gen"])
             try:
-                gen = fn(data, epochs)
-                times = [next(gen)]
-            except ImportError as e:
-                print(f"{name:14s} skipped ({e.name} not installed)")
-                result[name] = None
-                continue
-            while True:
-                try:
-                    times.append(next(gen))
-                except StopIteration as stop:
-                    acc = stop.value
-                    break
-            prev = result.get(name, ([], None))[0]
-            result[name] = (prev + times[1:], acc)
-    return {k: v for k, v in result.items() if v is not None}
-
-
-def paired(data, epochs: int, rounds: int) -> list:
-    """chainrule and NumPy by hand alternating epoch by epoch (who goes first alternates too):
-    both are plain NumPy code with no thread pool of their own, so this pairing is fair, and a
-    drift in machine speed hits both epochs of a pair alike. Returns chainrule/by-hand per pair."""
-    ratios = []
-    for _ in range(rounds):
-        a, b = run_chainrule(data, epochs), run_numpy(data, epochs)
-        next(a), next(b)  # warm-up epochs
-        for i in range(epochs - 1):
-            if i % 2:
-                tb, ta = next(b), next(a)
-            else:
-                ta, tb = next(a), next(b)
-            ratios.append(ta / tb)
-    return ratios
+                return next(state["gen"])
+            except StopIteration:
+                state["gen"] = None
+    return turn
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
-    runs = dict(chainrule=run_chainrule, numpy_by_hand=run_numpy, pytorch=run_torch, dezero=run_dezero,
-                hips_autograd=run_hips)
-    res = {}
+    args = harness.parse_args(ap)
     if not hasattr(np, "int"):
         np.int = int  # dezero 0.0.13 predates NumPy 1.24
-    for name, (times, acc) in race(runs, load(), args.epochs, args.rounds).items():
-        times = sorted(times)
-        res[name] = times[len(times) // 2] * 1e3
-        print(f"{name:14s} {res[name]:8.2f} ms/epoch   test accuracy {acc:.3f}")
-        if name == "chainrule":
-            cr_acc = acc
+    runs = dict(chainrule=run_chainrule, numpy_by_hand=run_numpy, pytorch=run_torch, dezero=run_dezero,
+                hips_autograd=run_hips)
+    data = load()
+    accuracy: dict = {}
+    turns = harness.available(whole_runs(runs, data, args.epochs, accuracy))
+    res = harness.race(turns, args.rounds, args.pause)
+    harness.print_header(args.rounds, args.pause, " (a turn is a whole run)")
+    harness.print_figures(res, "ms/epoch", 1e3, notes={n: f"test accuracy {a:.3f}" for n, a in accuracy.items()})
     print()
-    for peer in ("numpy_by_hand", "pytorch", "dezero", "hips_autograd"):
-        if peer in res:
-            print(f"chainrule / {peer:14s} {res['chainrule'] / res[peer]:5.2f}x")
-    r = sorted(paired(load(), args.epochs, args.rounds))
-    q = len(r) // 4
-    med = r[len(r) // 2]
-    print(f"chainrule / numpy_by_hand, epochs paired: median {med:.3f}x "
-          f"(middle half {r[q]:.3f}-{r[-q - 1]:.3f}, {len(r)} pairs)")
-    print(f"target accuracy >= 0.97: {'met' if cr_acc >= 0.97 else 'NOT met'}")
+    harness.print_ratios(res, "chainrule", ("numpy_by_hand", "pytorch", "dezero", "hips_autograd"))
+    pairs = (args.epochs - 1) * args.rounds
+    paired = harness.race({name: epoch_turns(runs[name], data, args.epochs) for name in ("chainrule", "numpy_by_hand")},
+                          pairs, args.pause)
+    med, lo, hi = paired.ratio("chainrule", "numpy_by_hand")
+    print(f"chainrule / numpy_by_hand, epochs paired (one epoch a turn, {pairs} pairs): "
+          f"{harness.fmt_spread((med, lo, hi), digits=3)}x")
+    print(f"target accuracy >= 0.97: {'met' if accuracy['chainrule'] >= 0.97 else 'NOT met'}")
     print(f"target <= 1.1x numpy by hand (paired median): {'met' if med <= 1.1 else 'NOT met'}")
 
 

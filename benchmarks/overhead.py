@@ -1,34 +1,21 @@
 """Per-op overhead: a chain of small elementwise ops (16 float64 elements), forward + backward.
 
 Runs chainrule and its peers (PyTorch, HIPS autograd, DeZero, plain NumPy forward) in one
-process and prints microseconds per op and the ratios that the targets are stated in:
-chainrule forward+backward <= 0.8x PyTorch, chainrule forward under no_grad <= 3x NumPy.
+process, in interleaved turns with a pause between turns (``_harness.py``), and prints
+microseconds per op and the ratios that the targets are stated in: chainrule forward+backward
+<= 0.8x PyTorch, chainrule forward under no_grad <= 3x NumPy.
 
-    python benchmarks/overhead.py [--reps 30]
+    python benchmarks/overhead.py [--rounds 7] [--calls 20] [--pause 0.3] [--blas-unset]
 """
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
+import _harness as harness
+
 N_OPS = 200  # loop iterations; each is two ops (mul, add): 400 graph nodes
-
-
-def interleaved_medians(fns: dict, reps: int) -> dict:
-    """Median microseconds per op of each function, timed round-robin so that load changes on a
-    shared machine hit every contestant alike."""
-    for fn in fns.values():
-        fn()
-        fn()
-    times: dict = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: sorted(ts)[len(ts) // 2] / (2 * N_OPS) * 1e6 for name, ts in times.items()}
 
 
 def numpy_forward():
@@ -92,8 +79,9 @@ def dezero_chain():
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=30)
-    args = ap.parse_args()
+    ap.add_argument("--rounds", type=int, default=7, help="turns each contender takes")
+    ap.add_argument("--calls", type=int, default=20, help="timed chains per turn (their median is the turn's figure)")
+    args = harness.parse_args(ap)
     runs = {
         "numpy forward only": numpy_forward,
         "chainrule no_grad forward": chainrule_no_grad_forward,
@@ -102,27 +90,27 @@ def main() -> None:
         "hips autograd fwd+bwd": hips_chain,
         "dezero fwd+bwd": dezero_chain,
     }
-    available = {}
-    for name, fn in runs.items():
-        try:
+
+    def maker(fn):
+        def make():
             fn()
-            available[name] = fn
-        except ImportError as e:
-            print(f"{name:28s}  skipped ({e.name} not installed)")
-    res = interleaved_medians(available, args.reps)
-    for name, us in res.items():
-        print(f"{name:28s} {us:8.2f} us/op")
+            fn()  # imports and warm-up
+            return harness.timed(fn, args.calls)
+        return make
+
+    turns = harness.available({name: maker(fn) for name, fn in runs.items()}, width=28)
+    res = harness.race(turns, args.rounds, args.pause)
+    harness.print_header(args.rounds, args.pause)
+    per_op = 1e6 / (2 * N_OPS)
+    harness.print_figures(res, "us/op", per_op, width=28)
     print()
-    cr_t = res["chainrule fwd+bwd"]
-    for peer in ("pytorch fwd+bwd", "hips autograd fwd+bwd", "dezero fwd+bwd"):
-        if peer in res:
-            print(f"chainrule / {peer:24s} {cr_t / res[peer]:6.2f}x")
-    print(f"chainrule no_grad / numpy forward      {res['chainrule no_grad forward'] / res['numpy forward only']:6.2f}x")
-    if "pytorch fwd+bwd" in res:
-        ok = cr_t <= 0.8 * res["pytorch fwd+bwd"]
-        print(f"target fwd+bwd <= 0.8x PyTorch: {'met' if ok else 'NOT met'}")
-    ok = res["chainrule no_grad forward"] <= 3 * res["numpy forward only"]
-    print(f"target no_grad forward <= 3x NumPy: {'met' if ok else 'NOT met'}")
+    harness.print_ratios(res, "chainrule fwd+bwd", ("pytorch fwd+bwd", "hips autograd fwd+bwd", "dezero fwd+bwd"), width=24)
+    harness.print_ratios(res, "chainrule no_grad forward", ("numpy forward only",), width=24)
+    if "pytorch fwd+bwd" in res.figures:
+        ok = res.ratio("chainrule fwd+bwd", "pytorch fwd+bwd")[0] <= 0.8
+        print(f"target fwd+bwd <= 0.8x PyTorch (median ratio): {'met' if ok else 'NOT met'}")
+    ok = res.ratio("chainrule no_grad forward", "numpy forward only")[0] <= 3
+    print(f"target no_grad forward <= 3x NumPy (median ratio): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":
