@@ -55,7 +55,7 @@ def slow_tables() -> tuple:
         prev = x
         f[idx] = math.exp(-0.5 * x * x)
         w[idx] = x / 2 ** 31
-    to32 = lambda vals: [float(np.float32(t)) for t in vals]  # noqa: E731
+    to32 = lambda vals: [float(np.float32(t)) for t in vals]
     return k, to32(w), to32(f)
 
 

@@ -63,7 +63,7 @@ def get_rng(rng: Any = None) -> Any:
                     f"got {type(rng).__name__}")
 
 
-def const(seed: int = 0, seed2: int = 0) -> "PCGSource":
+def const(seed: int = 0, seed2: int = 0) -> PCGSource:
     """The reference library's ``rand.Const(seed, seed2)``: Go's ``rand.NewPCG(seed, seed2)``.
 
     ``const().random((2, 3))`` equals six Go ``Float64()`` draws in row-major order;

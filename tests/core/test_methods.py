@@ -1,11 +1,11 @@
 """Variable methods made from the F namespace (functions/_methods.py)."""
 import numpy as np
 import pytest
+from oracle import check, rand
 
 import chainrule as cr
 import chainrule.functions as F
 from chainrule.functions import _methods
-from oracle import check, rand
 
 # method name -> (call on a Variable, the F call it stands for)
 CASES = {

@@ -22,7 +22,7 @@ def test_array_dataset_basics():
     xi, ti = ds[3]
     np.testing.assert_array_equal(xi, x[3])
     assert ti == t[3]
-    bx, bt = ds.batch(np.array([4, 1]))
+    bx, _bt = ds.batch(np.array([4, 1]))
     np.testing.assert_array_equal(bx, x[[4, 1]])
     with pytest.raises(ValueError, match=r"\(10, 2\).*\(9,\)"):
         data.ArrayDataset(x, t[:9])
@@ -69,7 +69,7 @@ class UniformOnly:
 def test_loader_shuffle_with_a_source_without_permutation():
     x, t = xy(7)
     loader = data.DataLoader(data.ArrayDataset(x, t), batch_size=7, shuffle=True, rng=UniformOnly())
-    (bx, bt), = list(loader)
+    (bx, _bt), = list(loader)
     assert sorted(bx.data[:, 0].tolist()) == sorted(x[:, 0].tolist())
 
 

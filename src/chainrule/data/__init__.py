@@ -6,8 +6,8 @@
     for x, t in data.SeqDataLoader(data.sine_curve(1000), batch_size=30): ...   # x, t: (30, 1)
 """
 from .dataset import ArrayDataset, Dataset
-from .loader import DataLoader, Sampler, SeqDataLoader, default_collate
 from .datasets import digits, sine_curve, spiral
+from .loader import DataLoader, Sampler, SeqDataLoader, default_collate
 
-__all__ = ["Dataset", "ArrayDataset", "DataLoader", "SeqDataLoader", "Sampler", "default_collate", "sine_curve",
-           "spiral", "digits"]
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Sampler", "SeqDataLoader", "default_collate", "digits",
+           "sine_curve", "spiral"]

@@ -8,7 +8,7 @@ import numpy as np
 from ..backend import backend_of
 from ..core.variable import Variable
 
-__all__ = ["Dataset", "ArrayDataset"]
+__all__ = ["ArrayDataset", "Dataset"]
 
 
 class Dataset:

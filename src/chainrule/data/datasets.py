@@ -9,7 +9,7 @@ import numpy as np
 from ..random import get_rng
 from .dataset import ArrayDataset
 
-__all__ = ["sine_curve", "spiral", "digits"]
+__all__ = ["digits", "sine_curve", "spiral"]
 
 
 def sine_curve(N: int = 1000, noise: float = 0.05, rng: Any = None) -> ArrayDataset:
