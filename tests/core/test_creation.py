@@ -150,3 +150,21 @@ def test_device_argument_cpu():
     assert cr.arange(3, device="cpu").device == "cpu"
     with pytest.raises(ValueError, match="unknown device"):
         cr.zeros(2, device="tpu")
+
+
+def test_constructors_on_a_device_stay_there():
+    import fake_device as fd
+
+    with fd.installed():
+        made = [cr.zeros(2, 3, device=fd.NAME), cr.ones(2, device=fd.NAME), cr.full(2, 3.0, device=fd.NAME),
+                cr.eye(2, device=fd.NAME), cr.arange(4, device=fd.NAME), cr.linspace(0, 1, 3, device=fd.NAME),
+                cr.rand(2, 2, rng=0, device=fd.NAME), cr.randn(3, rng=0, device=fd.NAME),
+                cr.tensor([1.0, 2.0], device=fd.NAME)]
+        assert all(fd.is_fake(v) for v in made)
+        like = cr.zeros_like(made[0])
+        assert fd.is_fake(like) and like.shape == (2, 3)
+        copy = cr.tensor(made[7])
+        assert fd.is_fake(copy) and copy.data is not made[7].data
+        np.testing.assert_array_equal(made[7].numpy(), np.random.default_rng(0).standard_normal(3))
+        y = made[7].exp().softmax(0).clone().view(3, 1)
+        assert fd.is_fake(y)

@@ -161,3 +161,17 @@ def test_unseeded_shuffle_follows_manual_seed():
     b = [b.numpy().tolist() for (b,) in data.DataLoader(ds, batch_size=20, shuffle=True)]
     assert a == b and sorted(a[0]) == list(range(20))
     assert a[0] == np.random.default_rng(3).permutation(20).tolist()
+
+
+def test_sampler_with_device_arrays_and_device_batches():
+    import fake_device as fd
+
+    x, t = xy(6)
+    with fd.installed():
+        on_host = data.DataLoader((x, t), batch_size=2, sampler=ListSampler([5, 1, 3]), device=fd.NAME)
+        on_device = data.DataLoader((cr.Variable(x).to(fd.NAME), cr.Variable(t).to(fd.NAME)), batch_size=2,
+                                    sampler=ListSampler([5, 1, 3]))
+        for loader in (on_host, on_device):
+            batches = list(loader)
+            assert all(fd.is_fake(v) for b in batches for v in b)
+            assert [b[1].numpy().tolist() for b in batches] == [[5, 1], [3]]
