@@ -6,8 +6,12 @@ shape with ``sum_to``. An operand that is a Python ``int``/``float`` takes a sca
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
+from ..backend import xp_of
 from ..core.function import Function
 from .broadcast import sum_to, sum_to_array
 
@@ -93,21 +97,52 @@ class Div(Function):
 
 
 class Pow(Function):
-    __slots__ = ()
+    """``x0 ** x1`` with a Variable exponent. Gradients follow PyTorch at the edges: the base
+    gets 0 where the exponent is 0, and the exponent gets 0 where the base is 0 and the
+    exponent is >= 0 (so ``relu(x) ** p`` has finite gradients)."""
 
-    """``x0 ** x1`` with a Variable exponent."""
+    __slots__ = ()
 
     def forward(self, x0, x1):
         return x0 ** x1
 
     def backward(self, gy):
+        from .indexing import MaskedFill
         from .math import log
 
         x0, x1 = self.inputs
         y = self.outputs[0]()
         if y is None:
             y = x0 ** x1
-        return _unbroadcast(gy * x1 * x0 ** (x1 - 1), x0), _unbroadcast(gy * y * log(x0), x1)
+        a, b = x0.data, x1.data
+        g0 = gy * x1 * x0 ** (x1 - 1)
+        zero_exp = b == 0
+        if zero_exp.any():
+            g0 = MaskedFill(zero_exp, 0.0)(g0)
+        zero_base = (a == 0) & (b >= 0)
+        if zero_base.any():  # log of 1 instead of log(0): value 0 and no 0 * inf in any order
+            logx0 = log(MaskedFill(zero_base, 1.0)(x0))
+        else:
+            logx0 = log(x0)
+        return _unbroadcast(g0, x0), _unbroadcast(gy * y * logx0, x1)
+
+    def backward_data(self, gy):
+        x0, x1 = self.inputs
+        a, b = x0.data, x1.data
+        xp = xp_of(gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g0 = gy * b * a ** (b - 1)
+            zero_exp = b == 0
+            if zero_exp.any():
+                g0 = xp.where(zero_exp, 0, g0).astype(g0.dtype, copy=False)
+            zero_base = (a == 0) & (b >= 0)
+            y = self.output_data()
+            if zero_base.any():
+                logx0 = xp.log(xp.where(zero_base, 1, a))
+            else:
+                logx0 = xp.log(a)
+            g1 = gy * y * logx0
+        return _unbroadcast_data(g0, x0), _unbroadcast_data(g1, x1)
 
 
 class Neg(Function):
@@ -234,10 +269,18 @@ class PowScalar(Function):
         return gy * c * x ** (c - 1)
 
 
+def _log_number(c: Any) -> float:
+    """``log(c)`` of a Python number as PyTorch takes it: -inf at 0, NaN below 0."""
+    if c > 0:
+        return math.log(c)
+    return -math.inf if c == 0 else math.nan
+
+
 class RPowScalar(Function):
     __slots__ = ("c",)
 
-    """``c ** x`` for a number ``c``."""
+    """``c ** x`` for a number ``c``. The gradient is ``c ** x * log(c)`` (NaN for c < 0, as
+    PyTorch has it); for c == 0 it is 0 where x >= 0 and -inf where x < 0."""
 
     def __init__(self, c):
         self.c = c
@@ -246,12 +289,22 @@ class RPowScalar(Function):
         return self.c ** x
 
     def backward(self, gy):
-        import math
-
+        c = self.c
+        if c == 0:
+            x = self.inputs[0].data
+            return MulScalar(xp_of(x).where(x >= 0, 0.0, -math.inf).astype(x.dtype, copy=False))(gy)
         y = self.outputs[0]()
         if y is None:
-            y = rpow(self.inputs[0], self.c)
-        return gy * y * math.log(self.c)
+            y = rpow(self.inputs[0], c)
+        return gy * y * _log_number(c)
+
+    def backward_data(self, gy):
+        c = self.c
+        x = self.inputs[0].data
+        if c == 0:
+            return gy * xp_of(x).where(x >= 0, 0.0, -math.inf).astype(x.dtype, copy=False)
+        with np.errstate(invalid="ignore"):
+            return gy * self.output_data() * _log_number(c)
 
 
 # ----- public functions -----
