@@ -13,7 +13,7 @@ rng = np.random.default_rng(6)
 
 def test_conv2d_lazy_init_shapes_dtype_and_he_scale():
     layer = L.Conv2d(8, 3, padding=1, groups=2, rng=0)
-    assert layer.w is None and layer.params() == []
+    assert not layer.w.initialized and [p.initialized for p in layer.params()] == [False, False]
     x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
     y = layer(x)
     assert y.shape == (2, 8, 5, 5) and y.dtype == np.float32
@@ -88,7 +88,7 @@ def test_layer_errors():
         L.Conv2d(4, 3, groups=2)(np.zeros((1, 3, 5, 5)))
     layer = L.Conv2d(4, 3, rng=0)
     layer(np.zeros((1, 3, 5, 5)))
-    with pytest.raises(ValueError, match=r"conv2d: input shape \(1, 2, 5, 5\) has 2 channels"):
+    with pytest.raises(ValueError, match=r"Conv2d\(out_channels=4, in_channels=3.*input must be \(N, 3, H, W\), got shape \(1, 2, 5, 5\)"):
         layer(np.zeros((1, 2, 5, 5)))
 
 

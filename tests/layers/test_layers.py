@@ -56,16 +56,18 @@ def test_shared_parameter_listed_once_and_cleargrads():
 # ----- Linear -----
 def test_linear_lazy_init_from_first_input():
     lin = L.Linear(3, rng=const())
-    assert lin.params() == []
+    w, b = lin.params()  # the Parameter objects exist from construction, uninitialised
+    assert not w.initialized and not b.initialized and "uninitialized" in repr(w)
     x = np.arange(8.0).reshape(2, 4)
     y = lin(x)
+    assert lin.w is w and lin.b is b and w.initialized  # filled in place
     assert lin.w.shape == (4, 3) and lin.b.shape == (3,)
     assert [n for n, _ in lin.named_params()] == ["w", "b"]
     expected_w = const().standard_normal((4, 3)) / np.sqrt(4)
     np.testing.assert_allclose(lin.w.data, expected_w, rtol=1e-15)
     assert np.all(lin.b.data == 0)
     np.testing.assert_allclose(y.data, x @ lin.w.data + lin.b.data)
-    with pytest.raises(ValueError, match="linear"):
+    with pytest.raises(ValueError, match=r"Linear\(out_size=3, in_size=4.*5 features.*in_size=4"):
         lin(np.ones((2, 5)))  # in_size is fixed by the first input
 
 
@@ -84,8 +86,9 @@ def test_linear_explicit_dtype_no_bias_and_bad_sizes():
     lin = L.Linear(5, in_size=2, bias=False, dtype=np.float32, rng=1)
     assert [n for n, _ in lin.named_params()] == ["w"] and lin.w.dtype == np.float32
     assert lin(np.ones((3, 2), dtype=np.float32)).shape == (3, 5)
-    x64 = lin(np.ones((3, 2)))  # explicit dtype: parameters are not retyped
-    assert lin.w.dtype == np.float32 and x64.shape == (3, 5)
+    with pytest.raises(TypeError, match="Linear.*float64.*float32"):
+        lin(np.ones((3, 2)))  # explicit dtype: parameters are not retyped, other floats refused
+    assert lin.w.dtype == np.float32
     for bad in (0, -1, 2.5, None):
         with pytest.raises(ValueError, match="Linear"):
             L.Linear(bad)
@@ -219,7 +222,8 @@ def test_to_device(device):
 # ----- recurrent layers -----
 def test_rnn_equations_and_reset_state():
     rnn = L.RNN(3, rng=0)
-    assert [n for n, _ in rnn.named_params()] == ["h2h.w"]  # h2h exists at once, x2h is lazy
+    assert [n for n, _ in rnn.named_params()] == ["x2h.w", "x2h.b", "h2h.w"]  # x2h is lazy:
+    assert not rnn.x2h.w.initialized and rnn.h2h.w.initialized  # its parameters are placeholders
     xs = np.random.default_rng(2).standard_normal((3, 2, 4))
     h1 = rnn(xs[0])
     assert [n for n, _ in rnn.named_params()] == ["x2h.w", "x2h.b", "h2h.w"]

@@ -9,9 +9,15 @@ Sub-layers and parameters are registered by attribute assignment::
             self.inner = Linear(4)                  # its parameters appear as "inner.w", "inner.b"
 
 ``named_params()`` lists ``(dotted_name, Parameter)`` in registration order, depth first.
+
+Lazy layers (``Linear(out)`` without ``in_size``, ``Conv2d`` without ``in_channels``, ...) create
+their ``Parameter`` objects at construction, *uninitialised* (``p.data is None``); the first call
+fills them in place from the input's size, dtype and device. An optimizer built from
+``model.params()`` before the first call therefore holds the very objects it will update.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,18 +26,88 @@ from ..backend import backend_of, get_backend
 from ..core.config import get_config
 from ..core.variable import Variable
 
-__all__ = ["Parameter", "Layer"]
+__all__ = ["Parameter", "Layer", "UninitializedParameterError"]
+
+# Lazy initialisation draws random numbers and fills parameters: one lock makes each layer's
+# materialisation atomic, so threads making a fresh model's first call see one set of parameters
+# (drawn once, in the single-threaded order). Re-entrant: a layer may materialise sub-layers.
+_init_lock = threading.RLock()
+
+
+class UninitializedParameterError(RuntimeError):
+    """A lazy layer's parameter was used (shape, data, saving...) before the layer's first call."""
 
 
 class Parameter(Variable):
-    """A learnable leaf Variable owned by a Layer (what optimizers update)."""
+    """A learnable leaf Variable owned by a Layer (what optimizers update).
+
+    ``Parameter(None)`` is *uninitialised*: a placeholder a lazy layer creates at construction
+    and fills at its first call (``materialize``); asking it for its shape, dtype or values
+    raises ``UninitializedParameterError``.
+    """
 
     __slots__ = ()
 
-    def __init__(self, data: Any, name: str | None = None):
-        super().__init__(data, name)
+    def __init__(self, data: Any = None, name: str | None = None):
+        if data is None:
+            Variable.__init__(self, 0.0, name)
+            self.data = None
+        else:
+            super().__init__(data, name)
+
+    @property
+    def initialized(self) -> bool:
+        """False until a lazy layer's first call (or ``materialize``) gives the parameter data."""
+        return self.data is not None
+
+    def materialize(self, data: Any) -> "Parameter":
+        """Give an uninitialised parameter its array (in place: optimizers holding it see it)."""
+        if self.data is not None:
+            raise RuntimeError(f"materialize: {self.name or 'the parameter'} is already initialised "
+                               f"(shape {tuple(self.data.shape)})")
+        self.data = data
+        return self
+
+    def _uninit(self, what: str) -> UninitializedParameterError:
+        label = f"parameter {self.name!r}" if self.name else "a parameter"
+        return UninitializedParameterError(
+            f"{what}: {label} is not initialised yet: a lazy layer creates its parameters at its first "
+            f"call (from the input's size, dtype and device); call the layer once, or give its sizes "
+            f"(e.g. Linear(out, in_size=...))")
+
+    # inspection gives a clear error instead of "'NoneType' has no attribute ..."
+    @property
+    def shape(self) -> tuple:
+        if self.data is None:
+            raise self._uninit("shape")
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        if self.data is None:
+            raise self._uninit("ndim")
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        if self.data is None:
+            raise self._uninit("size")
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        if self.data is None:
+            raise self._uninit("dtype")
+        return self.data.dtype
+
+    def numpy(self) -> np.ndarray:
+        if self.data is None:
+            raise self._uninit("numpy")
+        return super().numpy()
 
     def __repr__(self) -> str:
+        if self.data is None:
+            return f"{self.name or 'parameter'}(uninitialized)"
         body = super().__repr__()
         return body if self.name else "parameter" + body[len("variable"):]
 
@@ -172,6 +248,22 @@ class Layer:
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
+    # ----- lazy initialisation -----
+    _pending = False  # True until the first call has sized (or retyped) the parameters
+
+    def _materialize(self, x: Any) -> None:
+        """Run ``_first_call(x)`` once, atomically: a lazy layer's forward does
+        ``if self._pending: self._materialize(x)``; ``_first_call`` sets ``_pending = False``."""
+        with _init_lock:
+            if self._pending:
+                self._first_call(x)
+
+    def _first_call(self, x: Any) -> None:
+        self._pending = False
+
+    def _describe(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     # ----- traversal -----
     def named_layers(self, prefix: str = "") -> list:
         """``(dotted_name, layer)`` for every sub-layer, depth first (self excluded)."""
@@ -187,8 +279,10 @@ class Layer:
 
     def named_params(self, prefix: str = "") -> list:
         """``(dotted_name, Parameter)`` pairs in a stable order: own parameters in registration
-        order, then each sub-layer's with ``"name."`` prefixed (``lstm.x2f.w``). Parameters not
-        yet created (lazy initialisation) are skipped; a shared parameter appears once."""
+        order, then each sub-layer's with ``"name."`` prefixed (``lstm.x2f.w``). A lazy layer's
+        parameters are listed from construction, uninitialised (``p.initialized`` is False)
+        until its first call; an emptied slot (``layer.b = None``) is skipped; a shared
+        parameter appears once."""
         cache = self.__dict__.get("_named_params_cache")
         if cache is not None and cache[0] == _Registry.version and cache[1] == prefix:
             return list(cache[2])
@@ -212,6 +306,23 @@ class Layer:
             cache = self.__dict__["_params_cache"] = (_Registry.version, tuple(p for _, p in self.named_params()))
         return list(cache[1])
 
+    def named_parameters(self, prefix: str = "") -> list:
+        """PyTorch's name for ``named_params()``."""
+        return self.named_params(prefix)
+
+    def parameters(self) -> list:
+        """PyTorch's name for ``params()``."""
+        return self.params()
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Layer":
+        """Set ``requires_grad`` on every parameter (``False`` freezes the layer: optimizers
+        skip parameters that do not require a gradient); returns self."""
+        flag = bool(requires_grad)
+        for p in self.params():
+            if hasattr(p, "requires_grad"):
+                p.requires_grad = flag
+        return self
+
     def named_buffers(self, prefix: str = "") -> list:
         out = [(prefix + n, b) for n, b in self._buffers.items() if b is not None]
         for name, layer in self._layers.items():
@@ -219,7 +330,8 @@ class Layer:
         return out
 
     def cleargrads(self) -> None:
-        """Forget the gradient of every parameter (call before each backward)."""
+        """Forget the gradient of every parameter (call before each backward, since gradients
+        accumulate). ``zero_grad()`` is the same method under PyTorch's name."""
         for p in self.params():
             p.grad = None
 
@@ -248,9 +360,14 @@ class Layer:
 
     # ----- devices -----
     def to(self, device: Any) -> "Layer":
-        """Move parameters (and their grads) and buffers to ``device`` in place; returns self."""
+        """Move parameters (and their grads) and buffers to ``device`` in place; returns self.
+
+        Uninitialised parameters of lazy layers are left as they are: the first call creates
+        them on the device of its input."""
         backend = get_backend(device)
         for _, p in self.named_params():
+            if p.data is None:
+                continue
             p.data = backend.asarray(p.data)
             if p.grad is not None:
                 p.grad = Variable(backend.asarray(p.grad.data))
@@ -262,9 +379,19 @@ class Layer:
 
     # ----- state -----
     def state_dict(self) -> dict:
-        """``{dotted_name: numpy array}`` for every parameter and buffer (host copies)."""
+        """``{dotted_name: numpy array}`` for every parameter and buffer (host copies).
+
+        Raises ``UninitializedParameterError`` naming the parameters a lazy layer has not
+        created yet (call the model once first)."""
+        named = self.named_params()
+        lazy = [name for name, p in named if p.data is None]
+        if lazy:
+            raise UninitializedParameterError(
+                f"state_dict: {type(self).__name__} has uninitialised parameters {lazy}: lazy layers create "
+                f"them at their first call; call the model once on an input (or give the layers their "
+                f"input sizes) before saving")
         out = {}
-        for name, p in self.named_params():
+        for name, p in named:
             out[name] = np.array(backend_of(p.data).to_numpy(p.data), copy=True)
         for name, b in self.named_buffers():
             out[name] = np.array(backend_of(b).to_numpy(b), copy=True)
@@ -282,8 +409,8 @@ class Layer:
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy arrays from ``state`` (as made by ``state_dict``) into the parameters.
 
-        Parameters keep their dtype and device; a parameter not yet created (lazy init) is
-        created from the array. Raises ``ValueError`` listing every missing, unexpected or
+        Parameters keep their dtype and device; an uninitialised parameter (lazy init) is
+        filled from the array (its dtype, the model's device), in place. Raises ``ValueError`` listing every missing, unexpected or
         wrongly shaped name (missing/unexpected only when ``strict``); nothing is changed then.
         """
         slots = {}
@@ -294,11 +421,13 @@ class Layer:
         for full, (owner, local, kind) in slots.items():
             if full not in state:
                 current = owner._params.get(local) if kind == "param" else owner._buffers.get(local)
-                if current is not None:
+                if current is not None and getattr(current, "data", current) is not None:
                     missing.append(full)
                 continue
             arr = state[full]
             current = owner._params.get(local) if kind == "param" else owner._buffers.get(local)
+            if kind == "param" and current is not None and current.data is None:
+                current = None
             cur_shape = None if current is None else tuple(current.shape)
             new_shape = tuple(np.shape(arr))
             if cur_shape is not None and cur_shape != new_shape:
@@ -319,10 +448,15 @@ class Layer:
             arr = arr.data if isinstance(arr, Variable) else arr
             if kind == "param":
                 p = owner._params[local]
-                if p is None:
-                    owner.register_param(local, Parameter(device_of.asarray(np.array(backend_of(arr).to_numpy(arr)))))
+                if p is None or p.data is None:
+                    new = device_of.asarray(np.array(backend_of(arr).to_numpy(arr)))
+                    if p is None:
+                        owner.register_param(local, Parameter(new))
+                    else:
+                        p.materialize(new)
                 else:
                     p.data = backend_of(p.data).asarray(backend_of(arr).to_numpy(arr), dtype=p.dtype).copy()
+                    p._version += 1
             else:
                 b = owner._buffers[local]
                 target = backend_of(b) if b is not None else device_of
@@ -333,7 +467,8 @@ class Layer:
 
     def _device_hint(self) -> Any:
         for _, p in self.named_params():
-            return backend_of(p.data)
+            if p.data is not None:
+                return backend_of(p.data)
         return get_backend("cpu")
 
     # ----- display -----
@@ -349,3 +484,20 @@ class Layer:
             sub = repr(layer).replace("\n", "\n  ")
             lines.append(f"  ({name}): {sub}")
         return "\n".join(lines) + "\n)"
+
+
+def conform_input(layer: Layer, x: Any, dtype: Any, label: str | None = None) -> Any:
+    """``x`` ready for ``layer``'s parameters of ``dtype``: integer, bool and untyped (list)
+    input is cast to ``dtype``; input of another float dtype raises ``TypeError`` naming the
+    layer and both dtypes (a silent cast would hide a float64 pipeline feeding a float32 model,
+    or the reverse; PyTorch raises too)."""
+    data = x.data if isinstance(x, Variable) else x
+    if not hasattr(data, "dtype"):
+        return np.asarray(data, dtype=dtype)
+    if data.dtype == dtype:
+        return x
+    if data.dtype.kind in "biu":
+        return data.astype(dtype)
+    raise TypeError(f"{label or layer._describe()}: input dtype {data.dtype} differs from the parameters' dtype "
+                    f"{np.dtype(dtype)}; cast the input (x.astype({np.dtype(dtype).name})) or build the layer "
+                    f"with dtype={data.dtype.name}")

@@ -12,7 +12,8 @@ from ..core.variable import Variable
 from ..functions.conv import _pair, conv2d, conv_transpose2d
 from ..functions.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import get_rng
-from .base import Layer, Parameter
+from .base import Layer, Parameter, conform_input
+from .linear import fill
 
 __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
@@ -47,8 +48,8 @@ class _ConvBase(Layer):
         self.bias = bool(bias)
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.rng = get_rng(rng)
-        self.register_param("w", None)
-        self.register_param("b", None)
+        self.register_param("w", Parameter(None))
+        self.register_param("b", Parameter(None) if self.bias else None)
         self._pending = True
         if self.in_channels is not None:
             self._create(self.in_channels, self.dtype or np.dtype(np.float64), get_backend("cpu"))
@@ -68,9 +69,9 @@ class _ConvBase(Layer):
         # He (Kaiming) normal initialisation for ReLU networks: std = sqrt(2 / fan_in)
         w = self.rng.standard_normal(self._weight_shape(c_in)) * math.sqrt(2.0 / fan_in)
         self.in_channels = c_in
-        self.w = Parameter(backend.asarray(w, dtype=dtype))
+        fill(self, "w", backend.asarray(w, dtype=dtype))
         if self.bias:
-            self.b = Parameter(backend.xp.zeros(self.out_channels, dtype=dtype))
+            fill(self, "b", backend.xp.zeros(self.out_channels, dtype=dtype))
 
     def _first_call(self, x: Any) -> None:
         data = x.data if isinstance(x, Variable) else x if hasattr(x, "dtype") else np.asarray(x)
@@ -80,13 +81,26 @@ class _ConvBase(Layer):
         dtype = self.dtype
         if dtype is None:
             dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
-        if self.w is None:
+        if self.w is None or self.w.data is None:
             self._create(data.shape[1], dtype, backend_of(data))
         elif self.dtype is None and self.w.dtype != dtype:
             for p in (self.w, self.b):
                 if p is not None:
                     p.data = p.data.astype(dtype)
         self._pending = False
+
+    def _prepare_input(self, x: Any) -> Any:
+        """Materialise at the first call; then check the dtype and the channel count."""
+        if self._pending:
+            self._materialize(x)
+        w = self.w.data
+        if getattr(x, "dtype", None) is not w.dtype:
+            x = conform_input(self, x, w.dtype)
+        shape = tuple(x.shape)
+        c_in = w.shape[0] if self.transposed else w.shape[1] * self.groups
+        if len(shape) != 4 or shape[1] != c_in:
+            raise ValueError(f"{self._describe()}: input must be (N, {c_in}, H, W), got shape {shape}")
+        return x
 
     def extra_repr(self) -> str:
         return (f"out_channels={self.out_channels}, in_channels={self.in_channels}, "
@@ -109,8 +123,7 @@ class Conv2d(_ConvBase):
                          dtype, rng)
 
     def forward(self, x: Any) -> Variable:
-        if self._pending:
-            self._first_call(x)
+        x = self._prepare_input(x)
         return conv2d(x, self.w, self.b, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -131,8 +144,7 @@ class ConvTranspose2d(_ConvBase):
                          dtype, rng)
 
     def forward(self, x: Any) -> Variable:
-        if self._pending:
-            self._first_call(x)
+        x = self._prepare_input(x)
         return conv_transpose2d(x, self.w, self.b, self.stride, self.padding, self.output_padding,
                                 self.dilation, self.groups)
 

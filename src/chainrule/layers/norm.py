@@ -12,7 +12,8 @@ import numpy as np
 from ..backend import backend_of, get_backend
 from ..core.variable import Variable
 from ..functions.norm import batch_norm, layer_norm, rms_norm
-from .base import Layer, Parameter
+from .base import Layer, Parameter, conform_input
+from .linear import fill
 
 __all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
 
@@ -41,7 +42,6 @@ def _shape_arg(name: str, shape: Any) -> tuple | None:
 def _adopt_dtype(layer: Layer, x: Any) -> None:
     """First call of a layer created with explicit sizes: take the input's float dtype (unless
     ``dtype=`` fixed it), as ``Linear`` does."""
-    layer._pending = False
     if layer.dtype is not None:
         return
     data = _data(x)
@@ -69,8 +69,8 @@ class BatchNorm(Layer):
         self.momentum, self.eps, self.affine = float(momentum), float(eps), bool(affine)
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.num_features = None
-        self.register_param("gamma", None)
-        self.register_param("beta", None)
+        self.register_param("gamma", Parameter(None) if self.affine else None)
+        self.register_param("beta", Parameter(None) if self.affine else None)
         self.register_buffer("running_mean", None)
         self.register_buffer("running_var", None)
         self._pending = True
@@ -81,19 +81,26 @@ class BatchNorm(Layer):
         xp = backend.xp
         self.num_features = c
         if self.affine:
-            self.gamma = Parameter(xp.ones(c, dtype=dtype))
-            self.beta = Parameter(xp.zeros(c, dtype=dtype))
+            fill(self, "gamma", xp.ones(c, dtype=dtype))
+            fill(self, "beta", xp.zeros(c, dtype=dtype))
         self.register_buffer("running_mean", xp.zeros(c, dtype=dtype))
         self.register_buffer("running_var", xp.ones(c, dtype=dtype))
 
-    def forward(self, x: Any) -> Variable:
+    def _first_call(self, x: Any) -> None:
         if self.running_mean is None:
             data = _data(x)
             if data.ndim not in (2, 3, 4):
                 raise ValueError(f"BatchNorm: input must be (N, C), (N, C, L) or (N, C, H, W), got shape {data.shape}")
             self._create(data.shape[1], _param_dtype(self.dtype, data), backend_of(data))
+        _adopt_dtype(self, x)
+        self._pending = False
+
+    def forward(self, x: Any) -> Variable:
         if self._pending:
-            _adopt_dtype(self, x)
+            self._materialize(x)
+        dtype = self.running_mean.dtype
+        if getattr(x, "dtype", None) is not dtype:
+            x = conform_input(self, x, dtype)
         return batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
                           training=self.is_training(), momentum=self.momentum, eps=self.eps)
 
@@ -117,9 +124,9 @@ class _TrailingAxesNorm(Layer):
         self.eps, self.affine = float(eps), bool(affine)
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.normalized_shape = _shape_arg(self._name, normalized_shape)
-        self.register_param("gamma", None)
+        self.register_param("gamma", Parameter(None) if self.affine else None)
         if self._with_beta:
-            self.register_param("beta", None)
+            self.register_param("beta", Parameter(None) if self.affine else None)
         self._ready = False
         self._pending = True
         if self.normalized_shape is not None:
@@ -128,19 +135,26 @@ class _TrailingAxesNorm(Layer):
     def _create(self, shape: tuple, dtype: Any, backend: Any) -> None:
         self.normalized_shape = shape
         if self.affine:
-            self.gamma = Parameter(backend.xp.ones(shape, dtype=dtype))
+            fill(self, "gamma", backend.xp.ones(shape, dtype=dtype))
             if self._with_beta:
-                self.beta = Parameter(backend.xp.zeros(shape, dtype=dtype))
+                fill(self, "beta", backend.xp.zeros(shape, dtype=dtype))
         self._ready = True
 
-    def forward(self, x: Any) -> Variable:
+    def _first_call(self, x: Any) -> None:
         if not self._ready:
             data = _data(x)
             if data.ndim == 0:
                 raise ValueError(f"{self._name}: input must have at least one axis, got a 0-d input")
             self._create((data.shape[-1],), _param_dtype(self.dtype, data), backend_of(data))
+        _adopt_dtype(self, x)
+        self._pending = False
+
+    def forward(self, x: Any) -> Variable:
         if self._pending:
-            _adopt_dtype(self, x)
+            self._materialize(x)
+        gamma = self.gamma
+        if gamma is not None and getattr(x, "dtype", None) is not gamma.data.dtype:
+            x = conform_input(self, x, gamma.data.dtype)
         return self._normalize(x)
 
     def _normalize(self, x: Any) -> Variable:

@@ -8,7 +8,7 @@ import numpy as np
 from .. import functions as F
 from ..core.variable import Variable
 from ..random import get_rng
-from .base import Layer
+from .base import Layer, conform_input
 from .linear import Linear
 
 __all__ = ["RNN", "LSTM"]
@@ -91,7 +91,10 @@ class LSTM(Layer):
         maps = (self.x2f, self.x2i, self.x2o, self.x2u)
         for m in maps:
             if m._pending:
-                m._first_call(x)  # in f, i, o, u order: the reference's draw order
+                m._materialize(x)  # in f, i, o, u order: the reference's draw order
+        dtype = self.x2f.w.data.dtype
+        if getattr(x, "dtype", None) is not dtype:
+            x = conform_input(self, x, dtype)
         w = F.concat([m.w for m in maps], axis=1)
         b = F.concat([m.b for m in maps], axis=0)
         return F.split(F.linear(x, w, b), 4, axis=-1)
@@ -104,7 +107,7 @@ class LSTM(Layer):
             maps = (self.h2f, self.h2i, self.h2o, self.h2u)
             for m in maps:
                 if m._pending:
-                    m._first_call(h)
+                    m._materialize(h)
             xf = F.linear(h, self.h2f.w, xf)
             xi = F.linear(h, self.h2i.w, xi)
             xo = F.linear(h, self.h2o.w, xo)

@@ -8,7 +8,7 @@ import numpy as np
 from .. import functions as F
 from ..core.variable import Variable
 from ..functions.mlp import ReluMlp
-from ..layers.base import _Registry
+from ..layers.base import _Registry, conform_input
 from ..layers.linear import Linear
 from ..random import get_rng
 from .base import Model
@@ -41,9 +41,14 @@ class MLP(Model):
         if fused:
             params = self._relu_mlp_params()
             if params is not None:  # the whole network as one op
-                if x.__class__ is np.ndarray and x.ndim == 2:  # the common case, straight to the op
-                    return ReluMlp(False)(x, *params)
-                return F.relu_mlp(x, params)
+                if getattr(x, "dtype", None) is not params[0].data.dtype:
+                    x = conform_input(self, x, params[0].data.dtype, self._label(0))
+                try:
+                    if x.__class__ is np.ndarray and x.ndim == 2:  # the common case, straight to the op
+                        return ReluMlp(False)(x, *params)
+                    return F.relu_mlp(x, params)
+                except ValueError as e:
+                    raise self._linears[0]._shape_error(x, e, self._label(0)) from None
         layers = self._linears
         for layer in layers[:-1]:
             if fused and type(layer) is Linear and layer.bias:
@@ -51,6 +56,9 @@ class MLP(Model):
             else:
                 x = act(layer(x))
         return layers[-1](x)
+
+    def _label(self, i: int) -> str:
+        return f"MLP layer linear[{i}] ({self._linears[i]._describe()})"
 
     def _relu_mlp_params(self) -> tuple | None:
         """``(W1, b1, ..., Wk, bk)`` when ``F.relu_mlp`` can run this network (two or more

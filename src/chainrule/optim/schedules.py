@@ -1,7 +1,8 @@
 """Learning-rate schedules: call ``sched.step()`` once per optimizer step (or per epoch).
 
 Each schedule reads the optimizer's ``lr`` at construction as ``base_lr`` and sets
-``opt.lr = lr_at(n)`` where ``n`` counts the ``step()`` calls made so far.
+``opt.lr = lr_at(n)`` where ``n`` counts the ``step()`` calls made so far. A parameter group
+with its own ``"lr"`` follows the same schedule from its own starting value.
 """
 from __future__ import annotations
 
@@ -19,18 +20,31 @@ class LRScheduler:
             raise TypeError(f"{type(self).__name__}: expected an optimizer with an lr, got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lr = float(optimizer.lr)
+        self.group_base_lrs = [g.get("lr") for g in getattr(optimizer, "param_groups", ())]
         self.last_step = 0
-        optimizer.lr = self.lr_at(0)
+        self._apply(0)
 
     def lr_at(self, n: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _apply(self, n: int) -> float:
+        lr = self.lr_at(n)
+        self.optimizer.lr = lr
+        if any(b is not None for b in self.group_base_lrs):
+            base = self.base_lr
+            try:
+                for group, group_base in zip(self.optimizer.param_groups, self.group_base_lrs):
+                    if group_base is not None:
+                        self.base_lr = float(group_base)
+                        group["lr"] = self.lr_at(n)
+            finally:
+                self.base_lr = base
+        return lr
+
     def step(self) -> float:
         """Advance one step; returns the new learning rate."""
         self.last_step += 1
-        lr = self.lr_at(self.last_step)
-        self.optimizer.lr = lr
-        return lr
+        return self._apply(self.last_step)
 
     @property
     def lr(self) -> float:
@@ -42,7 +56,7 @@ class LRScheduler:
     def load_state_dict(self, state: dict) -> None:
         self.base_lr = float(state["base_lr"])
         self.last_step = int(state["last_step"])
-        self.optimizer.lr = self.lr_at(self.last_step)
+        self._apply(self.last_step)
 
 
 class StepLR(LRScheduler):
