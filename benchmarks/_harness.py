@@ -11,9 +11,9 @@ A contender's figure is the median of its rounds with their min-max range, and a
 two contenders is the median of the per-round ratios, with their range.
 
 The BLAS. Each benchmark prints which BLAS NumPy runs (threadpoolctl, when installed) and the
-``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` settings it ran under; ``--blas-unset`` runs the
-benchmark again in a subprocess with those two variables removed from its environment (that
-command alone: tests and CI never do).
+``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` settings it ran under; with ``--blas-unset`` the
+script re-runs itself in a subprocess whose environment lacks those two variables (that
+command alone: tests and CI never unset them).
 """
 from __future__ import annotations
 
