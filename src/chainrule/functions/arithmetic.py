@@ -32,11 +32,36 @@ def _unbroadcast_data(gx: Any, x: Any) -> Any:
     return gx if gx.shape == shape else sum_to_array(gx, shape)
 
 
+# ----- dtypes: a 0-d operand does not promote an n-d one (PyTorch's rule) -----
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def match_0d(a: Any, b: Any) -> tuple:
+    """``(a, b)`` with a 0-d operand cast to the dtype of an n-d one when its kind (bool <
+    integer < float < complex) is not higher: float32 (n-d) with a float64 0-d array, a NumPy
+    float64 scalar or a bool stays float32, as in PyTorch (NumPy would give float64). Binary
+    ops call it when the two dtypes differ."""
+    if a.ndim == 0:
+        if b.ndim and _CATEGORY.get(a.dtype.kind, 9) <= _CATEGORY.get(b.dtype.kind, 9):
+            return a.astype(b.dtype), b
+    elif b.ndim == 0 and _CATEGORY.get(b.dtype.kind, 9) <= _CATEGORY.get(a.dtype.kind, 9):
+        return a, b.astype(a.dtype)
+    return a, b
+
+
+def like_grad(a: Any, gy: Any) -> Any:
+    """An input array ``a`` about to be multiplied into the gradient ``gy``: a 0-d ``a`` of
+    another dtype takes ``gy``'s, so the gradient keeps its dtype (as ``match_0d`` in forward)."""
+    return a if a.dtype is gy.dtype or a.ndim else a.astype(gy.dtype)
+
+
 # ----- Variable (op) Variable -----
 class Add(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return x0 + x1
 
     def backward(self, gy):
@@ -52,6 +77,8 @@ class Sub(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return x0 - x1
 
     def backward(self, gy):
@@ -67,6 +94,8 @@ class Mul(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return x0 * x1
 
     def backward(self, gy):
@@ -75,13 +104,16 @@ class Mul(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        return _unbroadcast_data(gy * x1.data, x0), _unbroadcast_data(gy * x0.data, x1)
+        return (_unbroadcast_data(gy * like_grad(x1.data, gy), x0),
+                _unbroadcast_data(gy * like_grad(x0.data, gy), x1))
 
 
 class Div(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return x0 / x1
 
     def backward(self, gy):
@@ -91,7 +123,7 @@ class Div(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        a, b = x0.data, x1.data
+        a, b = like_grad(x0.data, gy), like_grad(x1.data, gy)
         gx0 = gy / b
         return _unbroadcast_data(gx0, x0), _unbroadcast_data(-gx0 * a / b, x1)
 
@@ -104,6 +136,8 @@ class Pow(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return x0 ** x1
 
     def backward(self, gy):
@@ -128,7 +162,7 @@ class Pow(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        a, b = x0.data, x1.data
+        a, b = like_grad(x0.data, gy), like_grad(x1.data, gy)
         xp = xp_of(gy)
         with np.errstate(divide="ignore", invalid="ignore"):
             g0 = gy * b * a ** (b - 1)

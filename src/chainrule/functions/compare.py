@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.variable import Variable
+from .arithmetic import match_0d
 from .reduction import normalize_axis
 
 __all__ = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
@@ -58,7 +59,12 @@ def _wrap(r: Any) -> Variable:
 def _binary(op: str, ufunc_name: str, x0: Any, x1: Any) -> Variable:
     a = _data(op, x0)
     b = _data(op, x1)
-    xp = xp_of(a) if a.__class__ not in _scalars else xp_of(b)
+    if a.__class__ in _scalars:
+        xp = xp_of(b)
+    else:
+        xp = xp_of(a)
+        if b.__class__ not in _scalars and a.dtype is not b.dtype:
+            a, b = match_0d(a, b)  # float32 == float64 0-d compares in float32, as PyTorch
     try:
         r = getattr(xp, ufunc_name)(a, b)
     except (ValueError, TypeError) as e:

@@ -14,6 +14,7 @@ import numpy as np
 from ..backend import backend_of, xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from .arithmetic import match_0d
 from .broadcast import sum_to
 
 __all__ = ["getitem", "gather", "take", "where", "masked_fill"]
@@ -198,6 +199,8 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = match_0d(x, y)
         return xp_of(x).where(self.cond, x, y)
 
     def backward(self, gy):

@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
-from .arithmetic import Mul, MulScalar, binary
+from .arithmetic import Mul, MulScalar, binary, match_0d
 from .broadcast import sum_to
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
@@ -270,6 +270,8 @@ class Maximum(_Extremum):
     upper = True
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return xp_of(x0).maximum(x0, x1)
 
 
@@ -277,6 +279,8 @@ class Minimum(_Extremum):
     upper = False
 
     def forward(self, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = match_0d(x0, x1)
         return xp_of(x0).minimum(x0, x1)
 
 
