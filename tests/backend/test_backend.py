@@ -261,7 +261,7 @@ def test_gpu_ops_and_backward_match_cpu():
     results = {}
     for dev in ("cpu", "cuda"):
         x, w = Variable(xh).to(dev), Variable(wh).to(dev)
-        x, w = x.detach(), w.detach()  # leaves on the device
+        x, w = x.detach().requires_grad_(), w.detach().requires_grad_()  # leaves on the device
         y = total((x * w + 1.0) ** 2 / (w * w + 1.0))
         assert y.device == dev
         y.backward()
@@ -316,7 +316,7 @@ def test_gpu_transforms_and_tape_stay_on_device():
 
 def test_selected_device_runs_a_backward_pass(device):
     """Runs on whatever ``--device`` / ``CHAINRULE_DEVICE`` selects."""
-    x = Variable(np.array([1.0, -2.0, 0.5])).to(device).detach()
+    x = Variable(np.array([1.0, -2.0, 0.5])).to(device).detach().requires_grad_()
     assert x.device == get_backend(device).name
     y = total(x * x * 2.0 + x)
     y.backward()

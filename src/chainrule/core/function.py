@@ -25,14 +25,16 @@ class Function:
     per output (``None`` for an output that received none) and returns one gradient per input
     (``None`` where an input gets no gradient, e.g. integer indices).
 
-    When backprop is enabled, calling the function records ``inputs`` (strong references),
-    ``outputs`` (weak references, so dropping the result frees the graph) and ``generation``.
+    When backprop is enabled and an input requires grad, calling the function records ``inputs``
+    (strong references), ``outputs`` (weak references, so dropping the result frees the graph),
+    ``generation`` and ``_inputs_version``, the sum of the inputs' versions: versions only grow,
+    so the backward pass sees that an input changed since when the sum differs.
 
     A subclass may also define ``backward_data(*gys)``: the same gradients on raw arrays, for
     first-order passes. It must agree with ``backward`` (the tests compare the two).
     """
 
-    __slots__ = ("inputs", "outputs", "generation", "__weakref__", "__dict__")
+    __slots__ = ("inputs", "outputs", "generation", "_inputs_version", "__weakref__", "__dict__")
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -52,7 +54,7 @@ class Function:
         try:
             if x.__class__ is not Variable:
                 x = as_variable(x)
-            ys = self.forward(x.data)
+            ys = self.forward(x._data)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self, (x,), e) from e
         if ys.__class__ is not _ndarray:
@@ -61,16 +63,18 @@ class Function:
             if isinstance(ys, _generic):
                 ys = ys.__array__()
         out = _vnew(Variable)
-        out.data = ys
+        out._data = ys
         out.grad = None
         out.name = None
         out._version = 0
         cfg = get_config()
-        if cfg.enable_backprop:
+        if cfg.enable_backprop and x._requires_grad:
             out.creator = self
             out.generation = x.generation + 1
+            out._requires_grad = True
             self.generation = x.generation
             self.inputs = (x,)
+            self._inputs_version = x._version
             self.outputs = (_ref(out),)
             if cfg.tapes:
                 for t in cfg.tapes:
@@ -78,6 +82,7 @@ class Function:
         else:
             out.creator = None
             out.generation = 0
+            out._requires_grad = False
         return out
 
     def _call_binary(self, a: Any, b: Any) -> Any:
@@ -86,7 +91,7 @@ class Function:
                 a = as_variable(a)
             if b.__class__ is not Variable:
                 b = as_variable(b)
-            ys = self.forward(a.data, b.data)
+            ys = self.forward(a._data, b._data)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self, (a, b), e) from e
         ga, gb = a.generation, b.generation
@@ -97,16 +102,18 @@ class Function:
             if isinstance(ys, _generic):
                 ys = ys.__array__()
         out = _vnew(Variable)
-        out.data = ys
+        out._data = ys
         out.grad = None
         out.name = None
         out._version = 0
         cfg = get_config()
-        if cfg.enable_backprop:
+        if cfg.enable_backprop and (a._requires_grad or b._requires_grad):
             out.creator = self
             out.generation = gen + 1
+            out._requires_grad = True
             self.generation = gen
             self.inputs = (a, b)
+            self._inputs_version = a._version + b._version
             self.outputs = (_ref(out),)
             if cfg.tapes:
                 for t in cfg.tapes:
@@ -114,6 +121,7 @@ class Function:
         else:
             out.creator = None
             out.generation = 0
+            out._requires_grad = False
         return out
 
     def _call_ternary(self, a: Any, b: Any, c: Any) -> Any:
@@ -124,7 +132,7 @@ class Function:
                 b = as_variable(b)
             if not isinstance(c, Variable):
                 c = as_variable(c)
-            ys = self.forward(a.data, b.data, c.data)
+            ys = self.forward(a._data, b._data, c._data)
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self, (a, b, c), e) from e
         gen = a.generation
@@ -138,16 +146,18 @@ class Function:
             if isinstance(ys, _generic):
                 ys = ys.__array__()
         out = _vnew(Variable)
-        out.data = ys
+        out._data = ys
         out.grad = None
         out.name = None
         out._version = 0
         cfg = get_config()
-        if cfg.enable_backprop:
+        if cfg.enable_backprop and (a._requires_grad or b._requires_grad or c._requires_grad):
             out.creator = self
             out.generation = gen + 1
+            out._requires_grad = True
             self.generation = gen
             self.inputs = (a, b, c)
+            self._inputs_version = a._version + b._version + c._version
             self.outputs = (_ref(out),)
             if cfg.tapes:
                 for t in cfg.tapes:
@@ -155,12 +165,13 @@ class Function:
         else:
             out.creator = None
             out.generation = 0
+            out._requires_grad = False
         return out
 
     def _call_many(self, *inputs: Any) -> Any:
         try:
             inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
-            ys = self.forward(*[x.data for x in inputs])
+            ys = self.forward(*[x._data for x in inputs])
         except (ValueError, TypeError, IndexError) as e:
             raise _op_error(self, inputs, e) from e
         gen = max([x.generation for x in inputs]) if inputs else 0
@@ -169,16 +180,18 @@ class Function:
         if ys.__class__ is not _ndarray and isinstance(ys, _generic):
             ys = ys.__array__()
         out = _vnew(Variable)
-        out.data = ys
+        out._data = ys
         out.grad = None
         out.name = None
         out._version = 0
         cfg = get_config()
-        if cfg.enable_backprop:
+        if cfg.enable_backprop and _any_requires_grad(inputs):
             out.creator = self
             out.generation = gen + 1
+            out._requires_grad = True
             self.generation = gen
             self.inputs = inputs
+            self._inputs_version = sum([x._version for x in inputs])
             self.outputs = (_ref(out),)
             if cfg.tapes:
                 for t in cfg.tapes:
@@ -186,6 +199,7 @@ class Function:
         else:
             out.creator = None
             out.generation = 0
+            out._requires_grad = False
         return out
 
     __call__ = _call_many
@@ -194,16 +208,20 @@ class Function:
         """Outputs of a multi-output op as a list of Variables, recorded when backprop is on."""
         outs = [Variable._new(y.__array__() if isinstance(y, _generic) else y) for y in ys]
         cfg = get_config()
-        if cfg.enable_backprop:
+        if cfg.enable_backprop and _any_requires_grad(inputs):
             self.generation = gen
             for o in outs:
                 o.creator = self
                 o.generation = gen + 1
             self.inputs = inputs
+            self._inputs_version = sum([x._version for x in inputs])
             self.outputs = tuple([_ref(o) for o in outs])
             if cfg.tapes:
                 for t in cfg.tapes:
                     t._record(self)
+        else:
+            for o in outs:
+                o._requires_grad = False
         return outs
 
     def forward(self, *xs: Any) -> Any:
@@ -222,8 +240,8 @@ class Function:
         runs again on the inputs' arrays (for gradients written in terms of the output)."""
         y = self.outputs[i]()
         if y is not None:
-            return y.data
-        ys = self.forward(*[x.data for x in self.inputs])
+            return y._data
+        ys = self.forward(*[x._data for x in self.inputs])
         return ys[i] if ys.__class__ is tuple else ys
 
     @property
@@ -232,6 +250,13 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _any_requires_grad(inputs: Any) -> bool:
+    for x in inputs:
+        if x._requires_grad:
+            return True
+    return False
 
 
 def _op_error(f: Function, inputs: list, e: Exception) -> Exception:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+import operator
+from typing import Any, Callable
 
 import numpy as np
 
 from ..backend import backend_of
 from . import dtypes as _dtypes
+from ._variable_methods import VariableMethods
 
 _ndarray = np.ndarray
 
@@ -16,12 +18,15 @@ def _to_array(data: Any, who: str = "Variable") -> Any:
     """Turn ``data`` into an array: arrays keep their dtype, Python numbers and lists get the
     default dtype (``get_default_dtype()``, float64 unless changed)."""
     if isinstance(data, Variable):
-        return data.data
+        return data._data
     if isinstance(data, _ndarray):
         arr = data
     elif isinstance(data, np.generic):
         arr = np.asarray(data)
     elif isinstance(data, (numbers.Number, list, tuple)):
+        if data.__class__ is not float and not isinstance(data, numbers.Number) and _holds_variable(data):
+            raise TypeError(f"{who}: a list of Variables would be copied into a new array and lose their "
+                            f"gradients; use F.stack([...]) to combine them differentiably")
         try:
             arr = np.asarray(data, dtype=_dtypes._default)
         except (TypeError, ValueError) as e:
@@ -35,84 +40,142 @@ def _to_array(data: Any, who: str = "Variable") -> Any:
     return arr
 
 
-class Variable:
+# Gradient hooks: ``_hook_state[0]`` counts the variables that ever had a hook registered, so a
+# backward pass looks for hooks only when there may be some. ``_RETAIN`` in a variable's hook list
+# marks ``retain_grad()``.
+_hook_state = [0]
+
+
+def _RETAIN(grad: Any) -> None:
+    """The marker ``retain_grad()`` puts in a hook list (never called)."""
+
+
+class HookHandle:
+    """Returned by ``Variable.register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+
+class Variable(VariableMethods):  # the base declares the methods functions/_methods.py installs
     """A node of the computation graph holding ``data`` (a NumPy or CuPy array).
 
     ``grad`` is a Variable (or None) filled by ``backward``; ``creator`` is the Function that
     produced this variable (None for leaves); ``generation`` orders the backward pass.
+    ``requires_grad`` (True by default) says whether gradients flow to this variable: an op
+    whose inputs all have it False records no graph.
     """
 
-    # ``_version`` counts in-place changes of ``data``: code that writes into ``v.data`` in place
-    # (optimizers, in-place operators) does ``v._version += 1`` so that a backward pass can
-    # tell a saved input changed after the forward.
-    __slots__ = ("data", "grad", "creator", "generation", "name", "_version", "__weakref__")
+    # ``_version`` counts changes of ``data``: assigning ``v.data`` bumps it, and code that writes
+    # into the array in place (optimizers, in-place operators) does ``v._version += 1``. An op
+    # records its inputs' versions, and the backward pass raises if one changed since.
+    # ``_hooks`` (unset until ``register_hook``/``retain_grad``) is a list of gradient hooks.
+    __slots__ = ("_data", "grad", "creator", "generation", "name", "_version", "_requires_grad",
+                 "_hooks", "__weakref__")
     __array_priority__ = 200
     __array_ufunc__ = None  # ndarray <op> Variable defers to Variable; np.exp(variable) is an error, not a silent copy
 
-    def __init__(self, data: Any, name: str | None = None):
-        self.data = _to_array(data)
+    def __init__(self, data: Any, name: str | None = None, *, requires_grad: bool = True):
+        self._data = _to_array(data)
         self.name = name
         self.grad = None
         self.creator = None
         self.generation = 0
         self._version = 0
+        self._requires_grad = bool(requires_grad)
 
     @classmethod
     def _new(cls, data: Any) -> "Variable":
         """Wrap an array without any checks (the hot path of ``Function.__call__``)."""
         v = cls.__new__(cls)
-        v.data = data
+        v._data = data
         v.grad = None
         v.creator = None
         v.generation = 0
         v.name = None
         v._version = 0
+        v._requires_grad = True
         return v
+
+    def _set_data(self, value: Any) -> None:
+        self._data = value
+        self._version += 1
+
+    # Reading ``data`` goes through a C-level getter (the slot ``_data``); assigning it counts as
+    # a change of the data (``_version`` += 1). The library's hot paths use ``_data`` directly.
+    data = property(operator.attrgetter("_data"), _set_data, doc="The array (NumPy or CuPy).")
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this variable (True by default; False for a ``detach()``ed
+        copy, a frozen parameter or a data batch). Only a leaf's flag may be set to False."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if not flag and self.creator is not None:
+            raise RuntimeError("requires_grad: only a leaf variable's flag can be set to False (this one was "
+                               f"made by {self.creator.name}); use v.detach() for a copy that takes no gradient")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Variable":
+        """Set ``requires_grad`` in place; returns this variable (``x.detach().requires_grad_()``)."""
+        self.requires_grad = requires_grad
+        return self
 
     # ----- inspection -----
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
-        return backend_of(self.data).name
+        return backend_of(self._data).name
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d variable")
-        return len(self.data)
+        return len(self._data)
 
     def at(self, *idx: int) -> float:
         """The element at ``idx`` as a Python number; with no index, the first element."""
         if not idx:
-            if self.data.size == 0:
+            if self._data.size == 0:
                 raise IndexError("at: variable is empty")
-            return self.data.reshape(-1)[0].item()
-        if len(idx) != self.data.ndim:
+            return self._data.reshape(-1)[0].item()
+        if len(idx) != self._data.ndim:
             raise IndexError(f"at: {len(idx)} indices for a variable of shape {self.shape}")
-        return self.data[idx].item()
+        return self._data[idx].item()
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element variables convert to a number, shape is {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The data as a host NumPy array (a copy when it lives on another device)."""
-        return backend_of(self.data).to_numpy(self.data)
+        return backend_of(self._data).to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         a = self.numpy()
@@ -120,7 +183,7 @@ class Variable:
 
     def __repr__(self) -> str:
         label = self.name or "variable"
-        if self.data is None:
+        if self._data is None:
             return f"{label}(None)"
         body = str(self.numpy()).replace("\n", "\n" + " " * (len(label) + 1))
         return f"{label}({body})"
@@ -153,8 +216,44 @@ class Variable:
                         stack.append(c)
 
     def detach(self) -> "Variable":
-        """A new leaf sharing this variable's data."""
-        return Variable._new(self.data)
+        """A new leaf sharing this variable's data, with ``requires_grad`` False (no gradient
+        flows through it). ``unchain()`` is the in-place form that keeps the variable."""
+        v = Variable._new(self._data)
+        v._requires_grad = False
+        return v
+
+    def register_hook(self, hook: Callable[["Variable"], Any]) -> "HookHandle":
+        """Call ``hook(grad)`` when this variable's gradient has been computed in a backward
+        pass (first order or ``create_graph``), before it flows further or is stored. ``grad``
+        is a Variable; a hook returning a Variable or an array replaces the gradient, one
+        returning None keeps it. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a variable that does not require grad")
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = []
+            _hook_state[0] += 1
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this (intermediate) variable's gradient on ``.grad`` after ``backward``, as a
+        leaf's is; a no-op on a leaf."""
+        if self.creator is None:
+            return
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = []
+            _hook_state[0] += 1
+        if _RETAIN not in hooks:
+            hooks.append(_RETAIN)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True after ``retain_grad()`` on an intermediate variable."""
+        return _RETAIN in (getattr(self, "_hooks", None) or ())
 
     def backward(self, create_graph: bool = False, retain_grad: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``grad`` (seeded with ones).
@@ -265,6 +364,48 @@ class Variable:
     def __getitem__(self, index: Any) -> "Variable":
         return _F.getitem(self, index)
 
+    # ----- in-place operators -----
+    # ``p -= lr * p.grad`` under ``no_grad()`` (or on a variable that does not require grad)
+    # changes ``p.data`` in place and bumps ``p._version``. While the graph is being recorded, a
+    # leaf that requires grad refuses (as in PyTorch), and a computed variable gets the
+    # out-of-place result (``y += 1`` is ``y = y + 1``: a new Variable, recorded in the graph).
+    def __iadd__(self, other: Any) -> "Variable":
+        return self._inplace(other, "+=", _ar.add)
+
+    def __isub__(self, other: Any) -> "Variable":
+        return self._inplace(other, "-=", _ar.sub)
+
+    def __imul__(self, other: Any) -> "Variable":
+        return self._inplace(other, "*=", _ar.mul)
+
+    def __itruediv__(self, other: Any) -> "Variable":
+        return self._inplace(other, "/=", _ar.div)
+
+    def _inplace(self, other: Any, sym: str, op: Callable) -> "Variable":
+        if _get_config().enable_backprop and self._requires_grad:
+            if self.creator is not None:
+                return op(self, other)
+            raise RuntimeError(
+                f"a leaf Variable that requires grad is being used in an in-place operation ({sym}); "
+                f"update it under cr.no_grad() (or set requires_grad=False)")
+        d = self._data
+        o = as_array(other, like=d)
+        try:
+            if sym == "+=":
+                d += o
+            elif sym == "-=":
+                d -= o
+            elif sym == "*=":
+                d *= o
+            else:
+                d /= o
+        except (TypeError, ValueError) as e:
+            shape = getattr(o, "shape", ())
+            raise type(e)(f"in-place {sym}: cannot update a variable of shape {tuple(d.shape)} and dtype "
+                          f"{d.dtype} with an operand of shape {tuple(shape)}: {e}") from e
+        self._version += 1
+        return self
+
     # comparisons are elementwise and not differentiable; Variables stay hashable by identity
     def __eq__(self, other: Any) -> "Variable":  # type: ignore[override]
         return _F.equal(self, other)
@@ -287,9 +428,9 @@ class Variable:
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a variable of shape {self.shape} is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -298,22 +439,45 @@ class Variable:
         return int(self.item())
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d variable")
         return (self[i] for i in range(len(self)))
 
 
 def as_variable(x: Any) -> Variable:
-    """``x`` if it is a Variable, else a new leaf wrapping it (numbers become float64)."""
+    """``x`` if it is a Variable, else a new leaf wrapping it (numbers get the default dtype).
+
+    A (nested) list or tuple holding Variables is stacked with ``F.stack``, so gradients flow
+    to each of them (``F.mean([x, x + 2])``)."""
     if isinstance(x, Variable):
         return x
+    if isinstance(x, (list, tuple)) and _holds_variable(x):
+        return _stack_nested(x)
     return Variable(x)
+
+
+def _holds_variable(seq: Any) -> bool:
+    """Whether the (nested) list/tuple ``seq`` holds a Variable anywhere."""
+    for e in seq:
+        c = e.__class__
+        if c is float or c is int:
+            continue
+        if isinstance(e, Variable) or (isinstance(e, (list, tuple)) and _holds_variable(e)):
+            return True
+    return False
+
+
+def _stack_nested(seq: Any) -> Variable:
+    items = [as_variable(e) for e in seq]
+    if not items:
+        raise TypeError("cannot stack an empty list of Variables")
+    return _F.stack(items, axis=0)
 
 
 def as_array(x: Any, like: Any = None) -> Any:
     """``x`` as an array on the device of ``like`` (Variables give their data)."""
     if isinstance(x, Variable):
-        return x.data
+        return x._data
     if like is not None and not isinstance(like, _ndarray):
         return backend_of(like).asarray(x)
     return _to_array(x)
@@ -324,3 +488,4 @@ from . import autodiff as _autodiff  # noqa: E402
 from ..functions import arithmetic as _ar  # noqa: E402
 from ..functions.arithmetic import AddScalar as _AddScalar, MulScalar as _MulScalar  # noqa: E402
 from .. import functions as _F  # noqa: E402
+from .config import get_config as _get_config  # noqa: E402
