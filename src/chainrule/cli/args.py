@@ -1,46 +1,149 @@
-"""Flag parsing shared by the programs: Go-style single-dash flags and their --long spellings."""
+"""Flag parsing shared by the programs: single-dash long flags (``-epochs 5``, the reference
+program's spelling) and their ``--epochs`` spellings, value checks that run before any work
+starts, and the two kinds of failure the command reports."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import math
+import os
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+
+class UsageError(Exception):
+    """A mistake on the command line: a one-line message and exit status 2, never a traceback."""
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors raise ``UsageError`` instead of exiting with a traceback-free usage dump."""
+    """An ArgumentParser whose errors raise ``UsageError`` (the caller prints it and exits 2)."""
 
-    def error(self, message: str) -> Any:
-        from . import UsageError
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\n(`{self.prog} -h` lists the flags)")
 
-        raise UsageError(f"{message}\n{self.format_usage().strip()}")
-
-    def flag(self, name: str, **kw: Any) -> None:
-        """Add ``-name`` and ``--name`` (with dashes) for the same option."""
-        self.add_argument(f"-{name}", f"--{name}", dest=name.replace("-", "_"), **kw)
+    def flag(self, name: str, **kw: Any) -> argparse.Action:
+        """Add ``-name`` and ``--name`` for the same option (dest: dashes become underscores)."""
+        return self.add_argument(f"-{name}", f"--{name}", dest=name.replace("-", "_"), **kw)
 
 
-def positive(kind: type) -> Any:
-    def check(text: str) -> Any:
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return v
-
-    check.__name__ = f"positive {kind.__name__}"
+def _named(check: Callable[[str], Any], name: str) -> Callable[[str], Any]:
+    check.__name__ = name  # argparse names the type in "invalid <name> value" messages
     return check
 
 
-def non_negative(kind: type) -> Any:
-    def check(text: str) -> Any:
+def integer(low: int | None = None, high: int | None = None, why: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (either bound may be None)."""
+
+    def check(text: str) -> int:
         try:
-            v = kind(text)
+            v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if low is not None and v < low:
+            raise argparse.ArgumentTypeError(_bound_msg(f"got {text}", low, None))
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {v}" + (f": {why}" if why else ""))
         return v
 
-    check.__name__ = f"non-negative {kind.__name__}"
-    return check
+    return _named(check, "integer")
+
+
+def _bound_msg(got: str, low: float | None, high: float | None, strict_low: bool = False) -> str:
+    if low == 0 and strict_low:
+        return f"must be positive, {got}"
+    if low == 0:
+        return f"must not be negative, {got}"
+    if low == 1 and not strict_low:
+        return f"must be positive, {got}"
+    if low is not None and high is not None:
+        return f"must be between {low:g} and {high:g}, {got}"
+    return f"must be {'>' if strict_low else '>='} {low:g}, {got}"
+
+
+def positive_int() -> Callable[[str], int]:
+    return integer(1)
+
+
+def non_negative_int() -> Callable[[str], int]:
+    return integer(0)
+
+
+def real(low: float | None = None, high: float | None = None, strict_low: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite float (NaN and inf are refused) in [low, high], or (low, high]
+    with ``strict_low``."""
+
+    def check(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if low is not None and (v < low or (strict_low and v == low)):
+            raise argparse.ArgumentTypeError(_bound_msg(f"got {text}", low, high, strict_low))
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {text}")
+        return v
+
+    return _named(check, "number")
+
+
+def check_output_file(path: str) -> str:
+    """Refuse a path that cannot be written: empty, a directory, a missing or unwritable parent
+    directory, an existing read-only file. Returns ``path``."""
+    if not path:
+        raise argparse.ArgumentTypeError("the file name is empty")
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{path} is a directory, not a file name")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(parent):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: the directory {parent} does not exist")
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: the directory {parent} is not writable")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: the file exists and is read-only")
+    return path
+
+
+def output_file() -> Callable[[str], str]:
+    """An argparse type for a file the program will write (checked at parse time)."""
+    return _named(check_output_file, "output file")
+
+
+def input_file() -> Callable[[str], str]:
+    """An argparse type for a file the program will read: it must exist and be readable."""
+
+    def check(path: str) -> str:
+        if not os.path.exists(path):
+            raise argparse.ArgumentTypeError(f"{path} does not exist")
+        if os.path.isdir(path):
+            raise argparse.ArgumentTypeError(f"{path} is a directory, not a file")
+        if not os.access(path, os.R_OK):
+            raise argparse.ArgumentTypeError(f"{path} is not readable")
+        return path
+
+    return _named(check, "input file")
+
+
+def image_file() -> Callable[[str], str]:
+    """An argparse type for a picture written by matplotlib: a writable path whose extension
+    names a format matplotlib can write. Imports matplotlib (only when the flag is given)."""
+
+    def check(path: str) -> str:
+        check_output_file(path)
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise argparse.ArgumentTypeError("drawing needs matplotlib: pip install 'chainrule[plot]'") from None
+        formats = sorted(Figure().canvas.get_supported_filetypes())
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        if not ext:
+            raise argparse.ArgumentTypeError(f"{path} has no extension to name the image format "
+                                             f"(one of: {', '.join(formats)})")
+        if ext not in formats:
+            raise argparse.ArgumentTypeError(f"matplotlib cannot write .{ext} images "
+                                             f"(it writes: {', '.join(formats)})")
+        return path
+
+    return _named(check, "image file")

@@ -1,58 +1,67 @@
 """``chainrule lstm``: the reference program — an LSTM learns a noisy sine curve with truncated BPTT,
-then predicts a cosine curve. Per-epoch loss and a progress bar go to stderr, the prediction as
-``x,y`` CSV to stdout."""
+then predicts a cosine curve. Per-epoch loss (and a progress bar on a terminal) go to stderr,
+the prediction as ``x,y`` CSV to stdout."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
-from typing import Sequence
+from typing import IO, Any
 
 import numpy as np
 
-from .args import Parser, non_negative, positive
+from .args import Parser, UsageError, image_file, input_file, integer, output_file, real
+
+SUMMARY = "train an LSTM on a noisy sine curve (the reference program)"
+DESCRIPTION = ("The reference program: an LSTM learns a noisy sine curve with truncated backpropagation "
+               "through time, then predicts a cosine curve. Per-epoch loss (and a progress bar on a terminal) "
+               "go to stderr, the prediction as x,y CSV to stdout.")
+
+
+def add_arguments(p: Parser) -> None:
+    p.flag("N", type=integer(1), default=1000, help="number of points of the sine curve (default 1000)")
+    p.flag("epochs", type=integer(1), default=100, help="training epochs (default 100)")
+    p.flag("batch-size", type=integer(1), default=30, help="time steps per batch (default 30)")
+    p.flag("hidden-size", type=integer(1), default=100, help="LSTM hidden size (default 100)")
+    p.flag("bptt-length", type=integer(1), default=30, help="batches per truncated-BPTT segment (default 30)")
+    p.flag("learning-rate", type=real(0, strict_low=True), default=0.01, help="SGD learning rate (default 0.01)")
+    p.flag("noise", type=real(0), default=0.05, help="uniform noise amplitude (default 0.05)")
+    p.flag("seed", type=integer(0), default=0, help="random seed for the noise and the weights (default 0)")
+    p.flag("plot", metavar="FILE.png", type=image_file(),
+           help="draw prediction vs truth and the loss curve (any format matplotlib writes: .png, .pdf, .svg, ...)")
+    p.flag("load", metavar="FILE", type=input_file(), help="start from the weights in FILE (written by --save)")
+    p.flag("save", metavar="FILE", type=output_file(), help="write the trained weights to FILE (safetensors)")
+    p.flag("quiet", action="store_true", help="no progress bar (the per-epoch loss lines stay)")
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="chainrule lstm", description=__doc__.split("\n\n")[0].replace("\n", " "))
-    p.flag("N", type=positive(int), default=1000, help="number of points of the sine curve (default 1000)")
-    p.flag("epochs", type=positive(int), default=100, help="training epochs (default 100)")
-    p.flag("batch-size", type=positive(int), default=30, help="time steps per batch (default 30)")
-    p.flag("hidden-size", type=positive(int), default=100, help="LSTM hidden size (default 100)")
-    p.flag("bptt-length", type=positive(int), default=30, help="batches per truncated-BPTT segment (default 30)")
-    p.flag("learning-rate", type=positive(float), default=0.01, help="SGD learning rate (default 0.01)")
-    p.flag("noise", type=non_negative(float), default=0.05, help="uniform noise amplitude (default 0.05)")
-    p.flag("seed", type=int, default=0, help="random seed for the noise and the weights (default 0)")
-    p.flag("plot", metavar="FILE.png", help="save a picture of prediction vs truth and of the loss curve")
-    p.flag("load", metavar="FILE", help="start from the weights in FILE (a checkpoint written by --save)")
-    p.flag("save", metavar="FILE", help="write the trained weights to FILE (safetensors)")
-    p.flag("quiet", action="store_true", help="no progress bar")
+    p = Parser(prog="chainrule lstm", description=DESCRIPTION)
+    add_arguments(p)
     return p
 
 
-def train(a, log=None) -> tuple:
+def train(a: argparse.Namespace, log: IO[str] | None = None) -> tuple[Any, list[float]]:
     """Train as the reference program does; returns (model, per-epoch mean losses).
     Progress and per-epoch losses go to ``log`` (default: stderr)."""
-    from tqdm import tqdm
-
     import chainrule.functions as F
     from chainrule import data, models, optim
 
-    log = sys.stderr if log is None else log
+    from .checkpoint import load_checkpoint
+    from .progress import EpochProgress
+
+    if (a.N - 1) // a.batch_size == 0:
+        raise UsageError(f"-N {a.N} gives no full batch of -batch-size {a.batch_size} "
+                         f"(the curve has N - 1 = {a.N - 1} training steps)")
     rng = np.random.default_rng(a.seed)
     dataset = data.sine_curve(N=a.N, noise=a.noise, rng=rng)
     loader = data.SeqDataLoader(dataset, batch_size=a.batch_size)
     n_batches = len(loader)
-    if n_batches == 0:
-        from . import UsageError
-
-        raise UsageError(f"-N {a.N} gives no full batch of -batch-size {a.batch_size}")
     model = models.LSTM(a.hidden_size, 1, rng=rng)
     if a.load:
         load_checkpoint(model, a.load)
     opt = optim.SGD(lr=a.learning_rate)
-    losses = []
-    bar = tqdm(range(a.epochs), desc="lstm", unit="epoch", file=log, disable=a.quiet, leave=False)
-    for epoch in bar:
+    progress = EpochProgress("lstm", a.epochs, quiet=a.quiet, file=log)
+    for epoch in progress:
         model.reset_state()
         loss, count, total = None, 0, 0.0
         for x, t in loader:
@@ -65,30 +74,11 @@ def train(a, log=None) -> tuple:
                 loss.backward()
                 loss.unchain_backward()
                 opt.update(model)
-        losses.append(total / count)
-        msg = f"epoch {epoch + 1:4d}  loss {losses[-1]:.6f}"
-        if a.quiet:
-            print(msg, file=log)
-        else:
-            bar.write(msg, file=log)
-            bar.set_postfix(loss=f"{losses[-1]:.5f}")
-    bar.close()
-    return model, losses
+        progress.report(epoch, total / count)
+    return model, progress.losses
 
 
-def load_checkpoint(model, path: str) -> None:
-    """Load weights into ``model``; a missing, corrupt or mismatched file is a usage error."""
-    import chainrule as cr
-
-    from . import UsageError
-
-    try:
-        cr.load(path, into=model)
-    except (OSError, ValueError, TypeError) as e:
-        raise UsageError(f"cannot load the checkpoint: {e}") from None
-
-
-def predict_cos(model, n: int) -> tuple:
+def predict_cos(model: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Feed cos(theta) one step at a time; returns (theta, predictions of the next value)."""
     import chainrule as cr
 
@@ -102,53 +92,22 @@ def predict_cos(model, n: int) -> tuple:
     return theta, ys
 
 
-def plot(path: str, theta, ys, losses) -> None:
-    try:
-        import matplotlib
+def run(a: argparse.Namespace) -> int:
+    from .checkpoint import save_checkpoint
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        from . import UsageError
-
-        raise UsageError("--plot needs matplotlib: pip install 'chainrule[plot]'") from None
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax1.plot(theta, np.cos(theta + (theta[1] - theta[0])), label="truth: next cos value", lw=2, alpha=0.6)
-    ax1.plot(theta, ys, label="LSTM prediction", lw=1)
-    ax1.set_xlabel("theta")
-    ax1.set_title("prediction on a cosine curve")
-    ax1.legend()
-    ax2.plot(np.arange(1, len(losses) + 1), losses)
-    ax2.set_yscale("log")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("mean squared error")
-    ax2.set_title("training loss")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def main(argv: Sequence[str]) -> int:
-    a = build_parser().parse_args(argv)
     t0 = time.perf_counter()
     model, losses = train(a)
     elapsed = time.perf_counter() - t0
     theta, ys = predict_cos(model, a.N)
-    out = sys.stdout
-    out.write("x,y\n")
-    out.write("".join(f"{t:.6f},{y:.6f}\n" for t, y in zip(theta, ys)))
     print(f"final loss {losses[-1]:.6f}, trained in {elapsed:.2f} s", file=sys.stderr)
+    # files first: a reader that closes stdout early (`| head`) must not cost the checkpoint
     if a.save:
-        import chainrule as cr
-
-        try:
-            cr.save(model, a.save)
-        except OSError as e:
-            from . import UsageError
-
-            raise UsageError(f"cannot save {a.save}: {e}") from None
+        save_checkpoint(model, a.save)
         print(f"weights written to {a.save}", file=sys.stderr)
     if a.plot:
-        plot(a.plot, theta, ys, losses)
+        from .plots import lstm_prediction
+
+        lstm_prediction(a.plot, theta, ys, losses)
         print(f"plot written to {a.plot}", file=sys.stderr)
+    sys.stdout.write("x,y\n" + "".join(f"{t:.6f},{y:.6f}\n" for t, y in zip(theta, ys)))
     return 0

@@ -1,26 +1,41 @@
 """``chainrule mlp``: train an MLP on scikit-learn's handwritten digits and print test accuracy."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
-from .args import Parser, positive
+from .args import Parser, UsageError, image_file, input_file, integer, output_file, real
+
+SUMMARY = "train an MLP on the handwritten digits data set"
+DESCRIPTION = __doc__.split(":", 1)[1].strip()
+
+
+def add_arguments(p: Parser) -> None:
+    p.flag("epochs", type=integer(0), default=20,
+           help="training epochs (default 20; 0 with --load evaluates the checkpoint)")
+    p.flag("batch-size", type=integer(1), default=64, help="mini-batch size (default 64)")
+    p.flag("hidden-size", type=integer(1), default=256, help="width of the two hidden layers (default 256)")
+    p.flag("learning-rate", type=real(0, strict_low=True), default=0.1, help="SGD learning rate (default 0.1)")
+    p.flag("seed", type=integer(0), default=0, help="random seed for the weights and the shuffling (default 0)")
+    p.flag("plot", metavar="FILE.png", type=image_file(),
+           help="draw the training curves: loss and test accuracy per epoch")
+    p.flag("load", metavar="FILE", type=input_file(), help="start from the weights in FILE (written by --save)")
+    p.flag("save", metavar="FILE", type=output_file(), help="write the trained weights to FILE (safetensors)")
+    p.flag("quiet", action="store_true", help="no progress bar (the per-epoch loss lines stay)")
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="chainrule mlp", description=__doc__.split(":", 1)[1].strip())
-    p.flag("epochs", type=positive(int), default=20, help="training epochs (default 20)")
-    p.flag("batch-size", type=positive(int), default=64, help="mini-batch size (default 64)")
-    p.flag("hidden-size", type=positive(int), default=256, help="width of the two hidden layers (default 256)")
-    p.flag("learning-rate", type=positive(float), default=0.1, help="SGD learning rate (default 0.1)")
-    p.flag("seed", type=int, default=0, help="random seed (default 0)")
+    p = Parser(prog="chainrule mlp", description=DESCRIPTION)
+    add_arguments(p)
     return p
 
 
-def evaluate(model, x: np.ndarray, t: np.ndarray) -> float:
+def evaluate(model: Any, x: np.ndarray, t: np.ndarray) -> float:
+    """Accuracy of ``model`` on images ``x`` (N, 64) with labels ``t`` (N,)."""
     import chainrule as cr
 
     with cr.no_grad(), cr.test_mode():
@@ -28,23 +43,29 @@ def evaluate(model, x: np.ndarray, t: np.ndarray) -> float:
     return float((y.numpy().argmax(axis=1) == t).mean())
 
 
-def main(argv: Sequence[str]) -> int:
+def run(a: argparse.Namespace) -> int:
+    import chainrule as cr
     import chainrule.functions as F
     from chainrule import data, models, optim
 
-    from . import UsageError
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .progress import EpochProgress
 
-    a = build_parser().parse_args(argv)
-    try:
-        train = data.digits("train")
-        test = data.digits("test")
-    except ImportError as e:
-        raise UsageError(str(e)) from None
+    if a.plot and a.epochs == 0:
+        raise UsageError("--plot draws the training curves: it needs -epochs 1 or more")
     rng = np.random.default_rng(a.seed)
     model = models.MLP([a.hidden_size, a.hidden_size, 10], activation=F.relu, rng=rng)
+    if a.load:  # before the data: a wrong checkpoint is refused at once
+        with cr.no_grad():
+            model(np.zeros((1, 64), np.float32))  # create the lazily initialised weights, then overwrite them
+        load_checkpoint(model, a.load)
+    train, test = data.digits("train"), data.digits("test")
+    xt, tt = test.arrays
     opt = optim.SGD(lr=a.learning_rate)
     loader = data.DataLoader(train, batch_size=a.batch_size, shuffle=True, rng=rng)
-    for epoch in range(a.epochs):
+    progress = EpochProgress("mlp", a.epochs, quiet=a.quiet, loss_format=".4f")
+    accuracies = []
+    for epoch in progress:
         t0 = time.perf_counter()
         total, n = 0.0, 0
         for x, t in loader:
@@ -55,7 +76,17 @@ def main(argv: Sequence[str]) -> int:
             total += loss.item() * len(x)
             n += len(x)
         ms = (time.perf_counter() - t0) * 1e3
-        print(f"epoch {epoch + 1:3d}  loss {total / n:.4f}  {ms:6.1f} ms", file=sys.stderr)
-    xt, tt = test.arrays
-    print(f"test accuracy {evaluate(model, xt, tt):.4f}")
+        if a.plot:
+            accuracies.append(evaluate(model, xt, tt))
+        progress.report(epoch, total / max(n, 1), f"{ms:6.1f} ms")
+    accuracy = evaluate(model, xt, tt)
+    if a.save:
+        save_checkpoint(model, a.save)
+        print(f"weights written to {a.save}", file=sys.stderr)
+    if a.plot:
+        from .plots import training_curves
+
+        training_curves(a.plot, progress.losses, accuracies, "chainrule mlp on digits")
+        print(f"plot written to {a.plot}", file=sys.stderr)
+    print(f"test accuracy {accuracy:.4f}")
     return 0
