@@ -107,3 +107,27 @@ def test_bad_input_names_the_op():
         x.view(4, 4)
     with pytest.raises(Exception, match="expand"):
         x.expand(3)
+
+
+def test_type_declarations_match_the_installed_methods():
+    import ast
+    import inspect
+
+    from chainrule.core import _variable_methods
+
+    tree = ast.parse(inspect.getsource(_variable_methods))
+    declared = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+
+    class Probe:
+        pass
+
+    assert declared == set(_methods.install(Probe))
+    assert issubclass(cr.Variable, _variable_methods.VariableMethods)
+    assert not hasattr(cr.Variable(1.0), "__dict__")  # the base adds no instance dict
+
+
+def test_shape_method_signature_is_its_own():
+    import inspect
+
+    assert list(inspect.signature(cr.Variable.view).parameters) == ["self", "shape"]
+    assert "reshape" in cr.Variable.view.__doc__

@@ -7,7 +7,6 @@ no extra call). Methods that take a shape accept it PyTorch's way too: ``x.view(
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -61,13 +60,14 @@ def tolist(x: Variable) -> Any:
 
 
 def _shape_method(op: Callable[..., Variable], name: str) -> Callable[..., Variable]:
-    @functools.wraps(op)
     def method(self: Variable, *shape: Any) -> Variable:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return op(self, shape)
 
-    method.__name__ = method.__qualname__ = name
+    method.__name__ = name
+    method.__qualname__ = f"Variable.{name}"
+    method.__doc__ = f"``F.{op.__name__}(x, shape)``; the shape spread out or as one tuple: ``x.{name}(2, 3)``."
     return method
 
 
