@@ -22,7 +22,7 @@ def no_traceback(r):
 
 
 def chainrule(*argv, env=None, timeout=120, **kw):
-    r = subprocess.run([*COMMAND, *argv], capture_output=True, text=True, timeout=timeout,
+    r = subprocess.run([*COMMAND, *argv], capture_output=True, text=True, timeout=timeout, check=False,
                        env=None if env is None else {**os.environ, **env}, **kw)
     no_traceback(r)
     return r
@@ -32,7 +32,7 @@ def usage_error(*argv, **kw):
     """Run a command line that must be refused before any work: exit 2, one message, no training."""
     r = chainrule(*argv, **kw)
     assert r.returncode == 2, (argv, r.stderr)
-    assert r.stdout == "" and not re.search(r"^epoch", r.stderr, flags=re.M)
+    assert r.stdout == "" and not re.search(r"^epoch", r.stderr, flags=re.MULTILINE)
     assert r.stderr.startswith("chainrule")
     return r.stderr
 
@@ -45,7 +45,7 @@ def test_lstm_prints_csv_and_one_loss_line_per_epoch_without_a_bar_when_stderr_i
     lines = r.stdout.splitlines()
     assert lines[0] == "x,y" and len(lines) == 121
     assert all(re.fullmatch(r"-?\d+\.\d+,-?\d+\.\d+", line) for line in lines[1:])
-    epochs = re.findall(r"^epoch +(\d+) +loss \d\.\d+$", r.stderr, flags=re.M)
+    epochs = re.findall(r"^epoch +(\d+) +loss \d\.\d+$", r.stderr, flags=re.MULTILINE)
     assert epochs == ["1", "2"]
     assert "\r" not in r.stderr and "epoch/s" not in r.stderr  # tqdm's bar is off: stderr is a pipe
 
@@ -117,7 +117,7 @@ def test_lstm_save_load_and_plot(tmp_path):
     again = chainrule("lstm", *SMALL, "--load", ckpt, "-epochs", "1")
     assert again.returncode == 0 and again.stdout.splitlines()[0] == "x,y"
     # training went on from the saved weights: the first epoch starts below the fresh run's first epoch
-    first = lambda text: float(re.search(r"epoch +1 +loss (\S+)", text).group(1))  # noqa: E731
+    first = lambda text: float(re.search(r"epoch +1 +loss (\S+)", text).group(1))
     assert first(again.stderr) < first(r.stderr)
     err = usage_error("lstm", *SMALL, "-hidden-size", "5", "--load", ckpt)
     assert "lstm.h2f.w" in err and "(5, 5)" in err
@@ -173,7 +173,8 @@ def test_a_closed_pipe_ends_quietly(argv):
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        r = subprocess.run([*COMMAND, *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+        r = subprocess.run([*COMMAND, *argv], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                           check=False)
     finally:
         os.close(write_end)
     assert r.returncode == (0 if argv == ["-h"] else 1)
@@ -183,7 +184,7 @@ def test_a_closed_pipe_ends_quietly(argv):
 def test_a_closed_pipe_does_not_cost_the_checkpoint(tmp_path):
     ckpt = tmp_path / "lstm.safetensors"
     r = subprocess.run(f"{' '.join(COMMAND)} lstm {' '.join(SMALL)} --save {ckpt} | head -1", shell=True,
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, check=False)
     assert r.stdout == "x,y\n" and "Traceback" not in r.stderr
     assert ckpt.stat().st_size > 0
 
@@ -195,7 +196,7 @@ def test_ctrl_c_exits_130_without_a_traceback():
     try:
         assert p.stderr.readline().startswith("epoch")  # training is under way
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=60)
     finally:
         p.kill()
     assert p.returncode == 130 and "chainrule lstm: interrupted" in err and "Traceback" not in err
@@ -240,7 +241,7 @@ def test_dot_shows_x_labels_constants_and_prints_the_same_text_on_every_run():
     assert a.stdout.startswith("digraph g {") and a.stdout.rstrip().endswith("}")
     assert 'label="x = 0.5"' in a.stdout and 'label="const 1", color=lightgrey' in a.stdout
     assert 'label="TanhGrad"' in a.stdout and 'label="gx1"' in a.stdout
-    ids = re.findall(r"^(\w+) \[", a.stdout, flags=re.M)
+    ids = re.findall(r"^(\w+) \[", a.stdout, flags=re.MULTILINE)
     assert ids == sorted(ids, key=lambda s: int(s[1:])) and len(set(ids)) == len(ids)
 
 
@@ -257,7 +258,7 @@ def test_dot_verbose_puts_values_shapes_and_dtypes_on_the_nodes():
 
 def test_dot_derivatives_that_become_constant_and_the_python_dash_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "chainrule", "dot", "-func", "square", "-order", "3"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, check=False)
     no_traceback(r)
     assert r.returncode == 0 and 'label="gx3 = 0"' in r.stdout and "shape=box" not in r.stdout
 
@@ -296,7 +297,7 @@ def test_mlp_trains_saves_plots_and_loads(tmp_path):
     plot = ["--plot", str(tmp_path / "mlp.png")] if _has("matplotlib") else []
     r = chainrule("mlp", *TINY_MLP, "-seed", "1", "--save", ckpt, *plot)
     assert r.returncode == 0 and re.fullmatch(r"test accuracy \d\.\d{4}\n", r.stdout)
-    assert re.search(r"^epoch +1 +loss \d\.\d{4} ", r.stderr, flags=re.M) and "\r" not in r.stderr
+    assert re.search(r"^epoch +1 +loss \d\.\d{4} ", r.stderr, flags=re.MULTILINE) and "\r" not in r.stderr
     if plot:
         assert (tmp_path / "mlp.png").read_bytes()[:4] == b"\x89PNG"
     same = chainrule("mlp", *TINY_MLP, "--seed", "1", "-quiet")

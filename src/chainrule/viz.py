@@ -93,8 +93,8 @@ def dot_graph(output: Variable, verbose: bool = False, *, inputs: Sequence[Varia
         raise TypeError(f"dot_graph: expected a Variable, got {type(output).__name__}")
     g = _Graph(verbose, inputs)
     g.variable(output)
-    seen = set()
-    stack = [] if output.creator is None else [output.creator]
+    seen: set[int] = set()
+    stack: list[Any] = [] if output.creator is None else [output.creator]
     while stack:
         f = stack.pop()
         if id(f) in seen:
@@ -117,7 +117,7 @@ def render_png(dot_text: str, path: str) -> None:
     exe = graphviz_dot()
     if exe is None:
         raise RuntimeError("render_png: Graphviz's `dot` is not installed (e.g. `apt-get install graphviz`)")
-    r = subprocess.run([exe, "-Tpng", "-o", path], input=dot_text.encode(), capture_output=True)
+    r = subprocess.run([exe, "-Tpng", "-o", path], input=dot_text.encode(), capture_output=True, check=False)
     if r.returncode != 0:
         raise RuntimeError(f"render_png: Graphviz's dot failed on {path}: "
                            f"{r.stderr.decode(errors='replace').strip() or f'exit status {r.returncode}'}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from .args import Parser, UsageError
 
-__all__ = ["main", "UsageError", "PROGRAMS"]
+__all__ = ["PROGRAMS", "UsageError", "main"]
 
 PROGRAMS = ("lstm", "dot", "mlp", "cnn")
 

@@ -28,7 +28,7 @@ class EpochProgress:
 
     def __init__(self, name: str, epochs: int, quiet: bool = False, file: IO[str] | None = None,
                  loss_format: str = ".6f"):
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
         self.file = sys.stderr if file is None else file
         self.loss_format = loss_format
