@@ -108,6 +108,8 @@ def test_tensor_copies_and_casts():
     assert i.dtype == np.int64 and int(i.numpy()[0]) == 2 ** 60 + 1  # not rounded through float64
     assert cr.tensor(a, dtype=cr.float32).dtype == np.float32
     assert cr.tensor(cr.variable(1.5), name="w").name == "w"
+    assert cr.tensor([1.0]).requires_grad is True
+    assert cr.tensor([1.0], requires_grad=False).requires_grad is False
     with pytest.raises(TypeError, match="tensor"):
         cr.tensor("abc")
     with pytest.raises(TypeError, match="tensor"):

@@ -142,8 +142,6 @@ def test_arrays_directly_are_one_call():
 
 
 def test_batches_do_not_require_grad():
-    if not hasattr(Variable, "requires_grad"):
-        pytest.skip("Variable.requires_grad not there yet")
     ds = data.ArrayDataset(*xy(4))
     for loader in (data.DataLoader(ds, batch_size=2), data.DataLoader(ds, batch_size=2, device="cpu"),
                    data.SeqDataLoader(ds, batch_size=2)):

@@ -59,11 +59,12 @@ def variable(*values: float, name: str | None = None) -> Variable:
 
 
 def tensor(data: ArrayLike | Variable, dtype: DTypeLike | None = None, device: Device = None,
-           name: str | None = None) -> Variable:
+           name: str | None = None, *, requires_grad: bool = True) -> Variable:
     """A new leaf Variable holding a copy of ``data``, cast to ``dtype`` when given.
 
     As ``Variable(data)``: arrays keep their dtype, Python numbers and lists get the default
-    dtype (unlike PyTorch, ``tensor([1, 2])`` is floating; ask for ``dtype=cr.int64``).
+    dtype (unlike PyTorch, ``tensor([1, 2])`` is floating; ask for ``dtype=cr.int64``), and
+    ``requires_grad`` is True unless turned off.
     """
     if dtype is not None and isinstance(data, (numbers.Number, list, tuple)):
         try:
@@ -75,7 +76,7 @@ def tensor(data: ArrayLike | Variable, dtype: DTypeLike | None = None, device: D
         arr = backend_of(arr).xp.array(arr, dtype=dtype, copy=True)
     if device is not None:
         arr = get_backend(device).asarray(arr)
-    return Variable(arr, name=name)
+    return Variable(arr, name=name, requires_grad=requires_grad)
 
 
 def zeros(*shape: ShapeArg, dtype: DTypeLike | None = None, device: Device = None) -> Variable:

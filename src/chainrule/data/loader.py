@@ -57,12 +57,8 @@ def _stack_items(dataset: Any, index: Any) -> tuple:
 
 def _batch_variable(a: Any) -> Variable:
     v = Variable._new(a)
-    if _HAS_REQUIRES_GRAD:
-        v.requires_grad = False  # data, not a parameter: no graph through it
+    v.requires_grad = False  # data, not a parameter: ops on batches alone record no graph
     return v
-
-
-_HAS_REQUIRES_GRAD = hasattr(Variable, "requires_grad")
 
 
 def default_collate(examples: Sequence[Any]) -> tuple[Variable, ...]:
