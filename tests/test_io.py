@@ -135,3 +135,80 @@ def test_wrong_kind_of_target(tmp_path):
         io.load(path, into=optim.SGD(params=[Variable(np.ones(2))]))
     with pytest.raises(TypeError, match="save"):
         io.save(42, path)
+
+
+# ----- checksums -----
+def test_checksum_is_written_and_a_flipped_data_byte_is_reported(tmp_path):
+    import hashlib
+    import json
+    import struct
+
+    path = tmp_path / "c.safetensors"
+    io.save({"w": np.arange(12.0).reshape(3, 4), "b": np.ones(3, dtype=np.float32)}, path)
+    blob = path.read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    meta = json.loads(blob[8:8 + n])["__metadata__"]
+    assert meta["sha256"] == hashlib.sha256(blob[8 + n:]).hexdigest()  # any tool can verify it
+    for offset in (8 + n, len(blob) - 1, 8 + n + 17):
+        bad = bytearray(blob)
+        bad[offset] ^= 0x01
+        path.write_bytes(bytes(bad))
+        with pytest.raises(ValueError, match="c.safetensors: checksum mismatch"):
+            io.load(path)
+    path.write_bytes(blob)
+    np.testing.assert_array_equal(io.load(path)["w"], np.arange(12.0).reshape(3, 4))
+
+
+def test_files_without_a_checksum_still_load(tmp_path):
+    stn = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "plain.safetensors"
+    stn.save_file({"w": np.ones(3)}, str(path))
+    np.testing.assert_array_equal(io.load(path)["w"], np.ones(3))
+
+
+def test_optimizer_groups_survive_a_save(tmp_path):
+    ps = [Variable(np.ones(2)), Variable(np.ones(3))]
+    opt = optim.Adam([{"params": ps[:1], "betas": (0.5, 0.6)}, {"params": ps[1:], "lr": 0.2}], lr=0.1)
+    for p in ps:
+        p.grad = Variable(np.ones_like(p.data))
+    opt.step()
+    io.save(opt, tmp_path / "o.safetensors")
+    other = optim.Adam([{"params": ps[:1]}, {"params": ps[1:]}], lr=0.1)
+    io.load(tmp_path / "o.safetensors", into=other)
+    assert list(other.param_groups[0]["betas"]) == [0.5, 0.6] and other.param_groups[1]["lr"] == 0.2
+
+
+# ----- what a crash leaves behind -----
+def test_a_killed_save_leaves_a_temp_file_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "ckpt.safetensors"
+    io.save({"w": np.ones(3)}, path)
+    # a save killed between writing its temp file and the rename
+    code = ("import os, numpy as np; from chainrule import io\n"
+            "io.os.replace = lambda a, b: os._exit(9)\n"
+            f"io.save({{'w': np.zeros(3)}}, {str(path)!r})\n")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    left = sorted(os.listdir(tmp_path))
+    assert len(left) == 2 and left[0].startswith(".ckpt.safetensors.") and left[0].endswith(".tmp")
+    np.testing.assert_array_equal(io.load(path)["w"], np.ones(3))  # the old file survived intact
+    io.save({"w": np.full(3, 2.0)}, path)
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+    np.testing.assert_array_equal(io.load(path)["w"], np.full(3, 2.0))
+
+
+def test_stale_temp_cleanup_spares_live_writers_and_other_targets(tmp_path):
+    import time
+
+    path = tmp_path / "m.safetensors"
+    live = tmp_path / f".m.safetensors.{os.getppid()}-abc.tmp"   # a save in progress elsewhere
+    fresh_unknown = tmp_path / ".m.safetensors.k3j2.tmp"          # old naming, recent: kept
+    old_unknown = tmp_path / ".m.safetensors.x9y8.tmp"            # old naming, stale: removed
+    other = tmp_path / ".other.safetensors.1-abc.tmp"            # another target: kept
+    for f in (live, fresh_unknown, old_unknown, other):
+        f.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(old_unknown, (old, old))
+    io.save({"w": np.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.safetensors", live.name, fresh_unknown.name, other.name])

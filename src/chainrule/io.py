@@ -5,15 +5,25 @@
     state = cr.load("model.safetensors")           # {name: numpy array}
     cr.load("model.safetensors", into=model)       # checks names and shapes, then loads
 
-Writes are atomic: the file is written next to its destination and moved over it with
-``os.replace``, so a crash never leaves a half-written checkpoint behind.
+Writes are atomic: the file is written to a temporary file next to its destination
+(``.NAME.PID-XXXX.tmp``), flushed to disk and moved over it with ``os.replace``. What survives
+a crash (or a kill) during ``save``: the previous file at ``path``, untouched, or the complete
+new one, never a mix; at most a temporary file, which the next ``save`` to the same path removes
+(when the process that wrote it is gone).
+
+Every file carries a SHA-256 of its data section (all tensor bytes, as stored) in the
+safetensors header's ``__metadata__`` under ``"sha256"``; ``load`` verifies it and raises
+``ValueError`` on a mismatch, so a flipped byte is reported, not loaded. Files without a
+checksum (older ones, or written by other tools) still load.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +37,9 @@ __all__ = ["save", "load"]
 _META_KEY = "chainrule"
 _KIND_PARAMS = "params"
 _KIND_OPTIMIZER = "optimizer"
+_SUM_KEY = "sha256"
+_SUM_PLACEHOLDER = "0" * 64  # same length as the hex digest: patched in place after serialising
+_STALE_UNKNOWN_S = 600.0     # temp files whose writer cannot be told: removed when older than this
 
 
 def _safetensors_numpy() -> Any:
@@ -63,6 +76,9 @@ def _flatten(obj: Any) -> tuple[dict, dict]:
                 tensors[f"state.{i}.{slot}"] = _host(a)
         info = {"kind": _KIND_OPTIMIZER, "type": state["type"], "step": int(state.get("step", 0)),
                 "hyper": {k: float(v) for k, v in state["hyper"].items()}, "n_params": len(state["state"])}
+        if state.get("groups"):
+            info["groups"] = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
+                              for g in state["groups"]]
         return tensors, info
     tensors = {}
     for name, a in state.items():
@@ -72,18 +88,81 @@ def _flatten(obj: Any) -> tuple[dict, dict]:
     return tensors, {"kind": _KIND_PARAMS, "names": list(tensors)}
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its file
+    return True
+
+
+def _remove_stale_temps(directory: str, base: str) -> list:
+    """Remove temporary files an interrupted ``save`` to ``base`` left in ``directory``: those
+    whose writing process is gone (``.BASE.PID-XXXX.tmp``), and unattributable ones
+    (``.BASE.XXXX.tmp``) older than ten minutes. Returns the removed paths."""
+    prefix = "." + base + "."
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    me = os.getpid()
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        middle = name[len(prefix):-len(".tmp")]
+        full = os.path.join(directory, name)
+        pid_text, dash, _ = middle.partition("-")
+        try:
+            if dash and pid_text.isdigit():
+                pid = int(pid_text)
+                if pid == me or _pid_alive(pid):
+                    continue  # a save in progress (this process's other thread, or another process)
+            elif time.time() - os.path.getmtime(full) < _STALE_UNKNOWN_S:
+                continue
+            os.unlink(full)
+            removed.append(full)
+        except OSError:
+            pass
+    return removed
+
+
+def _with_checksum(blob: bytes) -> tuple[bytes, memoryview]:
+    """(header, data) of a serialised file whose placeholder checksum is replaced by the
+    SHA-256 of its data section (the header keeps its length)."""
+    (n,) = struct.unpack("<Q", blob[:8])
+    view = memoryview(blob)
+    data = view[8 + n:]
+    header = bytes(view[:8 + n])
+    keyed = b'"' + _SUM_KEY.encode() + b'":"' + _SUM_PLACEHOLDER.encode() + b'"'
+    at = header.find(keyed)
+    if at < 0:  # pragma: no cover - the metadata always holds the placeholder
+        raise RuntimeError("save: checksum placeholder not found in the safetensors header")
+    at += len(keyed) - len(_SUM_PLACEHOLDER) - 1
+    digest = hashlib.sha256(data).hexdigest().encode()
+    header = header[:at] + digest + header[at + len(digest):]
+    return header, data
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (a layer/model via ``state_dict()``, an optimizer, or a dict name -> array)
-    to ``path`` in the safetensors format, atomically."""
+    to ``path`` in the safetensors format, atomically, with a SHA-256 of the data in the header.
+    Temporary files left by an earlier interrupted save to the same path are removed."""
     stn = _safetensors_numpy()
     tensors, info = _flatten(obj)
-    blob = stn.save(tensors, metadata={_META_KEY: json.dumps(info)})
+    blob = stn.save(tensors, metadata={_META_KEY: json.dumps(info), _SUM_KEY: _SUM_PLACEHOLDER})
+    header, data = _with_checksum(blob)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    base = os.path.basename(path)
+    _remove_stale_temps(directory, base)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(blob)
+            f.write(header)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
@@ -94,6 +173,21 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         except OSError:
             pass
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _read(path: str) -> tuple[dict, dict]:
@@ -112,8 +206,17 @@ def _read(path: str) -> tuple[dict, dict]:
             raise ValueError("the header is not a JSON object")
         meta = header.get("__metadata__") or {}
         info = json.loads(meta[_META_KEY]) if _META_KEY in meta else {"kind": _KIND_PARAMS}
+        expected = meta.get(_SUM_KEY)
+    except Exception as e:  # malformed header, bad JSON, ...
+        raise ValueError(f"{path}: not a valid safetensors checkpoint ({type(e).__name__}: {e})") from None
+    if expected is not None:
+        actual = hashlib.sha256(memoryview(blob)[8 + n:]).hexdigest()
+        if actual != expected:
+            raise ValueError(f"{path}: checksum mismatch: the data section's SHA-256 is {actual}, the header "
+                             f"records {expected}; the file was corrupted after it was written (not loaded)")
+    try:
         tensors = stn.load(blob)
-    except Exception as e:  # malformed header, truncated data, bad JSON, ...
+    except Exception as e:  # truncated data, inconsistent offsets, ...
         raise ValueError(f"{path}: not a valid safetensors checkpoint ({type(e).__name__}: {e})") from None
     return tensors, info
 
@@ -162,6 +265,8 @@ def load(path: str | os.PathLike, into: Any = None) -> dict:
                 _, i, slot = key.split(".", 2)
                 slots[int(i)][slot] = a
             state = {"type": info["type"], "step": int(info["step"]), "hyper": dict(info["hyper"]), "state": slots}
+            if info.get("groups"):
+                state["groups"] = [dict(g) for g in info["groups"]]
         except (KeyError, ValueError, IndexError) as e:
             raise ValueError(f"{path}: malformed optimizer checkpoint ({type(e).__name__}: {e})") from None
         if into is not None:
