@@ -83,9 +83,9 @@ def test_getitem_torch(name):
 
 
 def test_getitem_out_of_range():
-    with pytest.raises(IndexError, match=r"getitem.*\(3, 4\)"):
+    with pytest.raises(IndexError, match=r"get_?item.*\(3, 4\)"):  # the op's name, either spelling
         cr.Variable(rand(3, 4))[5]
-    with pytest.raises(IndexError, match="getitem"):
+    with pytest.raises(IndexError, match="get_?item"):
         cr.Variable(rand(3, 4))[np.array([0, 7])]
 
 

@@ -14,7 +14,9 @@ import numpy as np
 from ..backend import backend_of, xp_of
 from ..core.config import get_config
 from ..core.function import Function
+from ..core.variable import Variable, as_variable
 from . import math as _m
+from ._checks import check_axis
 
 __all__ = ["softmax", "log_softmax", "gelu", "silu", "swish", "leaky_relu", "elu", "softplus", "dropout",
            "erf"]
@@ -191,12 +193,22 @@ def _log_softmax_array(x: Any, axis: int) -> Any:
     return s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
 
+def _bool_as_float(f: Any, x: Any, axis: int) -> Any:
+    """``f(x, axis)``, retried on float64 when ``x`` is a bool array (bools have no subtract)."""
+    try:
+        return f(x, axis)
+    except TypeError:
+        if x.dtype.kind != "b":
+            raise
+        return f(x.astype(np.float64), axis)
+
+
 class Softmax(Function):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
-        return _softmax_array(x, self.axis)
+        return _bool_as_float(_softmax_array, x, self.axis)
 
     def backward(self, gy):
         y = self.outputs[0]()
@@ -211,27 +223,22 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        return _log_softmax_array(x, self.axis)
+        return _bool_as_float(_log_softmax_array, x, self.axis)
 
     def backward(self, gy):
         return gy - softmax(self.inputs[0], self.axis) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def _check_axis(name: str, x: Any, axis: int) -> int:
-    nd = len(x.shape)
-    if not isinstance(axis, (int, np.integer)) or not -nd <= axis < max(nd, 1):
-        raise ValueError(f"{name}: axis {axis!r} is out of range for shape {tuple(x.shape)}")
-    return int(axis)
-
-
 def softmax(x: Any, axis: int = -1) -> Any:
     """``exp(x) / sum(exp(x), axis)``, max-shifted for stability; same shape as ``x``."""
-    return Softmax(_check_axis("softmax", x, axis))(x)
+    x = x if x.__class__ is Variable else as_variable(x)
+    return Softmax(check_axis("softmax", axis, x.ndim, x.shape))(x)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """``x - logsumexp(x, axis)``, computed stably; same shape as ``x``."""
-    return LogSoftmax(_check_axis("log_softmax", x, axis))(x)
+    x = x if x.__class__ is Variable else as_variable(x)
+    return LogSoftmax(check_axis("log_softmax", axis, x.ndim, x.shape))(x)
 
 
 # ----- smooth activations -----

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from ._buffers import alloc
+from ._checks import check_int
 
 __all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size", "im2col_array",
            "col2im_array"]
@@ -36,11 +39,13 @@ def _pair(v: Any, name: str, op: str) -> tuple:
     """``v`` (an int or a pair of ints) as a pair of Python ints."""
     if v.__class__ is _int:
         return (v, v)
+    if isinstance(v, np.integer):
+        return (_int(v), _int(v))
     try:
         a, b = v
-        return (_int(a), _int(b))
     except (TypeError, ValueError):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
+    return (check_int(op, name, a), check_int(op, name, b))
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 from ..backend import backend_of, xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from ._checks import check_axis, check_mask
 from .arithmetic import match_0d
 from .broadcast import sum_to
 
@@ -170,9 +171,7 @@ def gather(x: Any, axis: int, index: Any) -> Any:
                          f"{idx.shape} for input shape {x.shape}")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be integers, got dtype {idx.dtype}")
-    ax = axis + nd if axis < 0 else axis
-    if not 0 <= ax < nd:
-        raise ValueError(f"gather: axis {axis} is out of range for shape {x.shape}")
+    ax = check_axis("gather", axis, nd, x.shape)
     for d in range(nd):
         if d != ax and idx.shape[d] > x.shape[d]:
             raise ValueError(f"gather: index shape {idx.shape} is larger than input shape "
@@ -187,9 +186,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
         from .shape import reshape
 
         return getitem(reshape(x, (-1,)), indices)
-    ax = axis + x.ndim if axis < 0 else axis
-    if not 0 <= ax < x.ndim:
-        raise ValueError(f"take: axis {axis} is out of range for shape {x.shape}")
+    ax = check_axis("take", axis, x.ndim, x.shape)
     return getitem(x, (_slice(None),) * ax + (indices,))
 
 
@@ -228,9 +225,12 @@ class MaskedFill(Function):
         return g if g.shape == shape else sum_to(g, shape)
 
 
-def _mask_array(mask: Any, like: Any) -> Any:
+def _mask_array(op: str, mask: Any, like: Any) -> Any:
+    """``mask`` as a bool array on ``like``'s device; numbers count as true when nonzero,
+    anything else (strings, objects) is a ``TypeError`` naming ``op``."""
     m = mask.data if isinstance(mask, Variable) else backend_of(like).asarray(mask)
     if m.dtype != np.bool_:
+        check_mask(op, m, "mask" if op == "masked_fill" else "condition")
         m = m.astype(bool)
     return m
 
@@ -246,13 +246,13 @@ def where(cond: Any, x: Any, y: Any) -> Any:
     xn, yn = _is_number(x), _is_number(y)
     if xn and yn:
         c = cond.data if isinstance(cond, Variable) else cond
-        c = _mask_array(c, c if hasattr(c, "dtype") else np.empty(0))  # stays on cond's device
+        c = _mask_array("where", c, c if hasattr(c, "dtype") else np.empty(0))  # stays on cond's device
         return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))
     if xn:
         y = as_variable(y)
-        return MaskedFill(_mask_array(cond, y.data), x)(y)
+        return MaskedFill(_mask_array("where", cond, y.data), x)(y)
     x = as_variable(x)
-    c = _mask_array(cond, x.data)
+    c = _mask_array("where", cond, x.data)
     if yn:
         return MaskedFill(~c, y)(x)
     return Where(c)(x, y)
@@ -262,7 +262,12 @@ def masked_fill(x: Any, mask: Any, value: Any) -> Any:
     """``x`` with ``value`` wherever ``mask`` (broadcast to ``x``) is true; differentiable in
     ``x`` (zero gradient at the filled places), and in ``value`` when it is a Variable."""
     x = as_variable(x)
-    m = _mask_array(mask, x.data)
+    m = _mask_array("masked_fill", mask, x.data)
     if isinstance(value, Variable):
+        return Where(m)(value, x)
+    if not (_is_number(value) or isinstance(value, (bool, np.bool_))):
+        if getattr(getattr(value, "dtype", None), "kind", None) not in ("b", "i", "u", "f"):
+            raise TypeError(f"masked_fill: value must be a number, an array or a Variable, got "
+                            f"{type(value).__name__} (input shape {x.shape})")
         return Where(m)(value, x)
     return MaskedFill(m, value)(x)

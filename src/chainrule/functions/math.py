@@ -178,7 +178,12 @@ class TanhGrad(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        return _sigmoid(x)
+        try:
+            return _sigmoid(x)
+        except TypeError:  # bool input (no negative for bools): as float64, at no cost otherwise
+            if x.dtype.kind != "b":
+                raise
+            return _sigmoid(x.astype(np.float64))
 
     def backward(self, gy):
         y = self.outputs[0]()

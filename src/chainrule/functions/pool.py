@@ -20,6 +20,7 @@ from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
 from ._buffers import alloc
+from ._checks import check_int
 from .conv import _pad, _pair, _slab, conv_output_size
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
@@ -59,6 +60,12 @@ def _disjoint(ksize: tuple, geo: tuple) -> bool:
 
 
 # ----- max pooling -----
+def _lowest(dtype: Any) -> Any:
+    """The padding value of max pooling: -inf, or the smallest value of an integer/bool dtype."""
+    if dtype.kind == "f":
+        return -np.inf
+    return np.iinfo(dtype).min if dtype.kind in "iu" else False
+
 class MaxPool2d(Function):
     """y[n, c, p] = max over the window of p; remembers the (first) argmax position per output."""
 
@@ -71,7 +78,7 @@ class MaxPool2d(Function):
     def forward(self, x):
         xp = xp_of(x)
         kh, kw = self.ksize
-        xpad = _pad(x, self.geo[2], self.geo[3], -np.inf)
+        xpad = _pad(x, self.geo[2], self.geo[3], _lowest(x.dtype))
         n, c = x.shape[:2]
         shape = (n, c) + tuple(self.ohw)
         y = alloc(xp, shape, x.dtype)
@@ -302,14 +309,14 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Variable:
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: input must be 4-D (N, C, H, W), got shape {x.shape}")
     h, w = x.shape[2:]
-    if output_size is None or isinstance(output_size, int):
+    if output_size is None or isinstance(output_size, (int, np.integer)):
         output_size = (output_size, output_size)
     try:
         oh, ow = output_size
     except (TypeError, ValueError):
         raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}") from None
-    oh = h if oh is None else int(oh)
-    ow = w if ow is None else int(ow)
+    oh = h if oh is None else check_int("adaptive_avg_pool2d", "output_size", oh)
+    ow = w if ow is None else check_int("adaptive_avg_pool2d", "output_size", ow)
     if oh < 1 or ow < 1:
         raise ValueError(f"adaptive_avg_pool2d: output size {(oh, ow)} must be positive (input shape {x.shape})")
     if (oh, ow) == (h, w):

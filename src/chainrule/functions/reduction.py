@@ -10,7 +10,6 @@ of the incoming gradient to each 3.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from ._checks import check_axis, check_int
 
 __all__ = ["sum", "mean", "var", "max", "min", "logsumexp", "sum_dim", "mean_dim", "normalize_axis"]
 
@@ -55,25 +55,8 @@ def normalize_axis(op: str, axis: Any, shape: tuple) -> tuple | None:
         if -ndim <= axis < ndim:
             return (axis % ndim,)
         raise ValueError(f"{op}: axis {axis} is out of range for shape {tuple(shape)} (ndim {ndim})")
-    if isinstance(axis, (tuple, list)):
-        axes = tuple(axis)
-    else:
-        try:
-            axes = (operator.index(axis),)
-        except TypeError:
-            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r} "
-                            f"(shape {tuple(shape)})") from None
-    out = []
-    for a in axes:
-        if isinstance(a, bool):
-            raise TypeError(f"{op}: axis must be an int, got {a!r} (shape {tuple(shape)})")
-        try:
-            a = operator.index(a)
-        except TypeError:
-            raise TypeError(f"{op}: axis must be an int, got {a!r} (shape {tuple(shape)})") from None
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of range for shape {tuple(shape)} (ndim {ndim})")
-        out.append(a % ndim)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = [check_axis(op, a, ndim, shape) for a in axes]
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r} (shape {tuple(shape)})")
     return tuple(sorted(out))
@@ -259,11 +242,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
     """Variance over ``axis``: ``sum((x - mean)**2) / (n - ddof)`` (``ddof=0``: population, 1: sample)."""
     x, axes = _prepare("var", x, axis)
-    if isinstance(ddof, bool) or not isinstance(ddof, _int):
-        try:
-            ddof = operator.index(ddof)
-        except TypeError:
-            raise TypeError(f"var: ddof must be an int, got {ddof!r} (shape {x.shape})") from None
+    ddof = check_int("var", "ddof", ddof)
     return Var(axes, bool(keepdims), ddof)(x)
 
 

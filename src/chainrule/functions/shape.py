@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.variable import Variable, as_variable
+from ._checks import check_axis, check_int, check_shape
 
 __all__ = ["reshape", "transpose", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "flatten",
            "concat", "cat", "stack", "unstack", "split", "chunk", "tril", "triu", "flip"]
@@ -21,14 +22,13 @@ _tuple = tuple
 
 
 def _norm_axis(axis: int, ndim: int, op: str, shape: tuple) -> int:
-    """``axis`` in ``[0, ndim)``; negative axes count from the end."""
-    try:
-        a = _int(axis)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: axis must be an integer, got {axis!r}") from None
-    if not -ndim <= a < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for shape {shape}")
-    return a + ndim if a < 0 else a
+    """``axis`` in ``[0, ndim)``; negative axes count from the end (``check_axis``)."""
+    return check_axis(op, axis, ndim, shape)
+
+
+def _axes_arg(axis: Any) -> tuple:
+    """An axis argument that may be one axis or a sequence of them, as a tuple."""
+    return _tuple(axis) if isinstance(axis, (_tuple, list)) else (axis,)
 
 
 def _zeros_var(shape: tuple, like: Any) -> Variable:
@@ -52,8 +52,8 @@ class Reshape(Function):
 
 def reshape(x: Any, shape: Any) -> Any:
     """``x`` with a new ``shape`` (same size; one entry may be ``-1``); gradient: reshape back."""
-    if shape.__class__ is not _tuple:
-        shape = (shape,) if isinstance(shape, _int) else _tuple(shape)
+    if shape.__class__ is not _tuple:  # a tuple's entries are checked by the array library
+        shape = check_shape("reshape", shape)
     if x.__class__ is Variable and x.data.shape == shape:
         return x
     return Reshape(shape)(x)
@@ -91,7 +91,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
     if axes is not None:
         x = as_variable(x)
         nd = x.ndim
-        axes = _tuple(_norm_axis(a, nd, "transpose", x.shape) for a in axes)
+        axes = _tuple(_norm_axis(a, nd, "transpose", x.shape) for a in _axes_arg(axes))
         if len(axes) != nd or len(set(axes)) != nd:
             raise ValueError(f"transpose: axes {axes} are not a permutation of the axes of shape {x.shape}")
         if axes == _tuple(range(nd)):
@@ -120,8 +120,7 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     if axis is None:
         new = _tuple(s for s in shape if s != 1)
     else:
-        axes = (axis,) if isinstance(axis, _int) else _tuple(axis)
-        axes = {_norm_axis(a, len(shape), "squeeze", shape) for a in axes}
+        axes = {_norm_axis(a, len(shape), "squeeze", shape) for a in _axes_arg(axis)}
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
@@ -228,8 +227,8 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
     x = as_variable(x)
     ax = _norm_axis(axis, x.ndim, "split", x.shape)
     size = x.shape[ax]
-    if isinstance(indices_or_sections, _int):
-        n = indices_or_sections
+    if not isinstance(indices_or_sections, (_tuple, list)) and not getattr(indices_or_sections, "ndim", 0):
+        n = check_int("split", "number of sections", indices_or_sections)
         if n <= 0:
             raise ValueError(f"split: number of sections must be positive, got {n}")
         if size % n:
@@ -238,7 +237,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
         step = size // n
         indices = [step * i for i in range(1, n)]
     else:
-        indices = [_int(i) for i in indices_or_sections]
+        indices = [check_int("split", "each split index", i) for i in indices_or_sections]
     return Split(indices, ax)(x)
 
 
@@ -246,7 +245,8 @@ def chunk(x: Any, n: int, axis: int = 0) -> list:
     """Split into ``n`` chunks of ``ceil(size / n)`` (the last may be smaller, and there may be
     fewer than ``n``), as ``torch.chunk``. Returns a list."""
     x = as_variable(x)
-    if not isinstance(n, _int) or n <= 0:
+    n = check_int("chunk", "number of chunks", n)
+    if n <= 0:
         raise ValueError(f"chunk: number of chunks must be a positive integer, got {n!r}")
     ax = _norm_axis(axis, x.ndim, "chunk", x.shape)
     size = x.shape[ax]
@@ -338,12 +338,12 @@ def _check_matrix(x: Any, op: str) -> Variable:
 
 def tril(x: Any, k: int = 0) -> Any:
     """Lower triangle of the last two axes (entries above diagonal ``k`` set to zero)."""
-    return Tril(_int(k))(_check_matrix(x, "tril"))
+    return Tril(check_int("tril", "k", k))(_check_matrix(x, "tril"))
 
 
 def triu(x: Any, k: int = 0) -> Any:
     """Upper triangle of the last two axes (entries below diagonal ``k`` set to zero)."""
-    return Triu(_int(k))(_check_matrix(x, "triu"))
+    return Triu(check_int("triu", "k", k))(_check_matrix(x, "triu"))
 
 
 class Flip(Function):
@@ -361,6 +361,5 @@ def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """Reverse the order of elements along ``axis`` (an int, a tuple, or every axis if None)."""
     x = as_variable(x)
     if axis is not None:
-        axes = (axis,) if isinstance(axis, _int) else axis
-        axis = _tuple(_norm_axis(a, x.ndim, "flip", x.shape) for a in axes)
+        axis = _tuple(_norm_axis(a, x.ndim, "flip", x.shape) for a in _axes_arg(axis))
     return Flip(axis)(x)
