@@ -333,3 +333,15 @@ def test_nccl_communicator_timeout_aborts_with_a_message():
                                  np.ndarray, pointer=lambda a: a.ctypes.data, stream=SlowStream)
     comm.wait()
     assert messages and "an NCCL collective did not complete within the 0.05 s timeout" in messages[0]
+
+
+# ----- the command line -----
+
+@pytest.mark.parametrize("program, why", [("lstm", "not data-parallel by nature"), ("cnn", "not wired for it")])
+def test_programs_that_are_not_data_parallel_refuse_the_flag_with_the_reason(program, why, capsys):
+    from chainrule.cli import main
+
+    assert main([program, "--distributed"]) == 2
+    err = capsys.readouterr().err
+    assert f"chainrule {program}: error: --distributed: the {program} program is {why}" in err
+    assert "Traceback" not in err

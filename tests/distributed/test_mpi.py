@@ -111,3 +111,17 @@ def test_init_without_mpi4py_says_what_to_install():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "pip install 'chainrule[distributed]'" in r.stdout
+
+
+def test_chainrule_mlp_distributed_trains_on_every_rank_and_reports_once(tmp_path):
+    pytest.importorskip("sklearn")
+    script = os.path.join(os.path.dirname(sys.executable), "chainrule")
+    command = [script] if os.path.exists(script) else [sys.executable, "-m", "chainrule"]
+    path = tmp_path / "mlp.safetensors"
+    r = subprocess.run([MPIEXEC, "-n", "2", *command, "mlp", "--distributed", "-epochs", "2", "-hidden-size", "16",
+                        "-quiet", "--save", str(path)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("test accuracy") == 1  # rank 0 alone reports
+    assert r.stderr.count("epoch    1") == 1 and "2 ranks" in r.stderr
+    assert path.exists() and "Traceback" not in r.stderr

@@ -27,6 +27,9 @@ def add_arguments(p: Parser) -> None:
     p.flag("load", metavar="FILE", type=input_file(), help="start from the weights in FILE (written by --save)")
     p.flag("save", metavar="FILE", type=output_file(), help="write the trained weights to FILE (safetensors)")
     p.flag("quiet", action="store_true", help="no progress bar (the per-epoch loss lines stay)")
+    from chainrule.distributed.programs import refuse_flag
+
+    refuse_flag(p, "cnn")  # --distributed: refused with the reason
 
 
 def build_parser() -> Parser:

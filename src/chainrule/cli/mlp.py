@@ -26,6 +26,8 @@ def add_arguments(p: Parser) -> None:
     p.flag("load", metavar="FILE", type=input_file(), help="start from the weights in FILE (written by --save)")
     p.flag("save", metavar="FILE", type=output_file(), help="write the trained weights to FILE (safetensors)")
     p.flag("quiet", action="store_true", help="no progress bar (the per-epoch loss lines stay)")
+    p.flag("distributed", action="store_true",
+           help="data-parallel over the ranks of `mpiexec -n K` (-batch-size per rank; see docs/distributed.md)")
 
 
 def build_parser() -> Parser:
@@ -44,6 +46,10 @@ def evaluate(model: Any, x: np.ndarray, t: np.ndarray) -> float:
 
 
 def run(a: argparse.Namespace) -> int:
+    if getattr(a, "distributed", False):
+        from chainrule.distributed.programs import run_mlp
+
+        return run_mlp(a)
     import chainrule as cr
     import chainrule.functions as F
     from chainrule import data, models, optim

@@ -20,8 +20,8 @@ NOT_DATA_PARALLEL = {
     "lstm": "the lstm program is not data-parallel by nature: it trains on one sequence with truncated "
             "back-propagation through time, each mini-batch starting from the hidden state the previous one "
             "left, so its steps form one chain that cannot be split over processes",
-    "cnn": "the cnn program does not offer --distributed: `chainrule mlp --distributed` is the data-parallel "
-           "program; any model, models.CNN included, trains data-parallel with chainrule.distributed "
+    "cnn": "the cnn program is not wired for it: `chainrule mlp --distributed` is the data-parallel program, "
+           "and any model, models.CNN included, trains data-parallel with chainrule.distributed "
            "(see docs/distributed.md and examples/distributed_mlp.py)",
 }
 
