@@ -193,22 +193,17 @@ def _log_softmax_array(x: Any, axis: int) -> Any:
     return s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
 
-def _bool_as_float(f: Any, x: Any, axis: int) -> Any:
-    """``f(x, axis)``, retried on float64 when ``x`` is a bool array (bools have no subtract)."""
-    try:
-        return f(x, axis)
-    except TypeError:
-        if x.dtype.kind != "b":
-            raise
-        return f(x.astype(np.float64), axis)
-
-
 class Softmax(Function):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
-        return _bool_as_float(_softmax_array, x, self.axis)
+        try:
+            return _softmax_array(x, self.axis)
+        except TypeError:  # bools have no subtract: as float64, at no cost otherwise
+            if x.dtype.kind != "b":
+                raise
+            return _softmax_array(x.astype(np.float64), self.axis)
 
     def backward(self, gy):
         y = self.outputs[0]()
@@ -223,7 +218,12 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        return _bool_as_float(_log_softmax_array, x, self.axis)
+        try:
+            return _log_softmax_array(x, self.axis)
+        except TypeError:  # as in Softmax
+            if x.dtype.kind != "b":
+                raise
+            return _log_softmax_array(x.astype(np.float64), self.axis)
 
     def backward(self, gy):
         return gy - softmax(self.inputs[0], self.axis) * gy.sum(axis=self.axis, keepdims=True)
