@@ -271,6 +271,30 @@ def _op_error(f: Function, inputs: list, e: Exception) -> Exception:
     shapes = ", ".join(str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__ for x in inputs)
     devices = sorted({x.device for x in inputs if isinstance(x, Variable)})
     if len(devices) > 1:
-        return type(e)(f"{name}: inputs are on different devices ({' and '.join(devices)}); "
-                       f"move them to one device with .to(...) (input shapes {shapes})")
-    return type(e)(f"{name}: {msg} (input shapes {shapes})")
+        return _like(e)(f"{name}: inputs are on different devices ({' and '.join(devices)}); "
+                        f"move them to one device with .to(...) (input shapes {shapes})")
+    return _like(e)(f"{name}: {msg} (input shapes {shapes})")
+
+
+_BUILTIN_ERRORS = (TypeError, ValueError, IndexError)
+_combined_errors: dict = {}
+
+
+def _like(e: Exception) -> type:
+    """An exception class that takes a single message and is caught wherever ``e`` would be
+    caught by a built-in type: ``type(e)`` itself when its constructor and message are the
+    built-in ones (``ValueError``, plain subclasses), else a class deriving from the built-ins
+    ``e`` derives from (NumPy's ``_UFuncNoLoopError(ufunc, dtypes)`` becomes a ``TypeError``;
+    the original stays attached as ``__cause__``)."""
+    cls = type(e)
+    for c in cls.__mro__:
+        if c.__module__ == "builtins":
+            return cls
+        if "__init__" in c.__dict__ or "__new__" in c.__dict__ or "__str__" in c.__dict__:
+            break
+    bases = tuple(b for b in _BUILTIN_ERRORS if isinstance(e, b))
+    if len(bases) == 1:
+        return bases[0]
+    if bases not in _combined_errors:
+        _combined_errors[bases] = type("OpError", bases, {"__module__": __name__})
+    return _combined_errors[bases]

@@ -17,7 +17,7 @@ import functools
 from typing import Any, Callable, Sequence
 
 from ..backend import backend_of, xp_of
-from .autodiff import gradients
+from .autodiff import _check_float, _gradients_of, gradients
 from .config import _Switch, is_grad_enabled
 from .function import Function
 from .variable import Variable, as_variable
@@ -57,8 +57,38 @@ def _argnums(argnums: Any, who: str) -> tuple:
     return False, nums
 
 
+class _Position(Function):
+    """The identity, giving one argument position its own Variable: a Variable passed at two
+    positions (``grad(f, argnums=(0, 1))(x, x)``), or closed over and passed again (a nested
+    ``grad``), gets one derivative per position, and gradients still flow on to the Variable."""
+
+    __slots__ = ()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def backward(self, gy: Variable) -> Variable:
+        return gy
+
+    def backward_data(self, gy: Any) -> Any:
+        return gy
+
+
 def _lift(x: Any) -> Variable:
-    return x if isinstance(x, Variable) else Variable(x)
+    """A Variable of its own for one differentiated argument: a new leaf for an array or number;
+    for a Variable, ``_Position(x)`` when the graph can reach ``x``, else a new leaf on its data."""
+    if not isinstance(x, Variable):
+        return Variable(x)
+    if x._requires_grad and is_grad_enabled():
+        return _Position()(x)
+    return Variable._new(x._data)
+
+
+def _grads_wrt(outs: list, xs: list, grad_outputs: Any, create: bool) -> list:
+    """d(outs)/d(xs) for the Variables ``_lift`` made: the pass stops at them."""
+    for x in xs:
+        _check_float(x, "transforms")
+    return _gradients_of(outs, xs, grad_outputs, create, stop=set(xs))
 
 
 def _lift_args(args: tuple, nums: tuple, who: str) -> tuple:
@@ -73,8 +103,7 @@ def _lift_args(args: tuple, nums: tuple, who: str) -> tuple:
         a = args[i]
         if isinstance(a, Variable):
             keep = True
-        else:
-            a = args[i] = Variable(a)
+        a = args[i] = _lift(a)
         xs.append(a)
     return args, xs, keep
 
@@ -140,7 +169,7 @@ def _grad_impl(f: Callable, argnums: Any, has_aux: bool, who: str, with_value: b
         if has_aux:
             out, aux = _split_aux(out, who)
         out = _scalar(out, who)
-        gs = _finish(gradients([out], xs, create_graph=create), keep)
+        gs = _finish(_grads_wrt([out], xs, None, create), keep)
         g = gs[0] if single else tuple(gs)
         if not with_value:
             return (g, aux) if has_aux else g
@@ -184,7 +213,7 @@ def vjp(f: Callable, *primals: Any) -> tuple:
             raise ValueError(f"vjp: f has {len(outs)} outputs but {len(cts)} cotangents were given")
         k = keep or any(isinstance(c, Variable) for c in cts)
         cts = [_like(c, o, "vjp", f"cotangent {i}") for i, (c, o) in enumerate(zip(cts, outs))]
-        gs = gradients(outs, xs, grad_outputs=cts, create_graph=k and is_grad_enabled())
+        gs = _grads_wrt(outs, xs, cts, k and is_grad_enabled())
         return tuple(_finish(gs, k))
 
     return _pack(_finish(outs, keep), multi), vjp_fn
@@ -216,7 +245,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
         multi, outs = _outputs(out)
         # u -> J^T u is linear in u; its derivative along the tangents is J t.
         us = [Variable._new(xp_of(o.data).zeros_like(o.data)) for o in outs]
-        vs = gradients(outs, xs, grad_outputs=us, create_graph=True)
+        vs = _grads_wrt(outs, xs, us, True)
     tangent_out = gradients(vs, us, grad_outputs=ts, create_graph=create)
     return _pack(_finish(outs, keep), multi), _pack(_finish(tangent_out, keep), multi)
 
@@ -261,7 +290,7 @@ def _jacobian_of(o: Variable, xs: list, keep: bool, create: bool) -> list:
     for i in range(n):
         seed = xp.zeros(n, dtype=o.data.dtype)
         seed[i] = 1
-        gs = gradients([o], xs, grad_outputs=[Variable._new(seed.reshape(o.shape))], create_graph=create)
+        gs = _grads_wrt([o], xs, [Variable._new(seed.reshape(o.shape))], create)
         for k, g in enumerate(gs):
             rows[k].append(g)
     jacs = []
@@ -316,7 +345,7 @@ def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
     multi, xs, ts, keep, create = _primals_and_tangents(primals, tangents, "hvp")
     with _Tracing():
         out = _scalar(f(*xs), "hvp")
-        gs = gradients([out], xs, create_graph=True)
-    hv = gradients(gs, xs, grad_outputs=ts, create_graph=create)
+        gs = _grads_wrt([out], xs, None, True)
+    hv = _grads_wrt(gs, xs, ts, create)
     value = out if keep else out.data
     return value, _pack(_finish(hv, keep), multi)
