@@ -95,3 +95,42 @@ def test_bool_variable_feeds_float_ops_with_gradients_for_the_float_input():
     gx, = cr.gradients([y], [x])
     p = np.exp([1.0, 0.0, 1.0]) / np.exp([1.0, 0.0, 1.0]).sum()
     np.testing.assert_allclose(gx.data, 1 / (1 + np.exp(-np.array([1.0, 0.0, 1.0]))) + p - [1, 0, 1] + [0, 1, 0])
+
+
+ALIASES = {"rdiv": "div", "rsub": "sub", "sub_scalar": "add_scalar", "swish": "silu", "cat": "concat",
+           "cross_entropy": "softmax_cross_entropy", "mse_loss": "mean_squared_error",
+           "expand_dims": "unsqueeze", "expand": "expand"}
+ARRAY_HELPERS = {"normalize_axis", "sum_to_array", "im2col_array", "col2im_array", "conv_output_size", "blas_sum"}
+GOOD_ARGS = {"axis": 0, "shape": (2,), "t": np.array([0]), "ids": np.array([0]), "index": np.array([[0]]), "n": 2,
+             "indices_or_sections": 1, "kernel_size": 1, "output_size": 1, "device": "cpu", "dtype": np.float32,
+             "input_size": (1, 1), "params": [np.ones((1, 1))] * 4, "indices": [0], "c": 1.0, "value": 0.0,
+             "mask": np.array([True]), "cond": np.array([True])}
+
+
+def _public_ops():
+    import inspect
+
+    for name in sorted(dir(F)):
+        f = getattr(F, name)
+        if name.startswith("_") or name in ARRAY_HELPERS or inspect.isclass(f) or inspect.ismodule(f) or not callable(f):
+            continue
+        yield name
+
+
+@pytest.mark.parametrize("bad", ["abc", None], ids=["str", "None"])
+@pytest.mark.parametrize("name", list(_public_ops()))
+def test_every_op_names_itself_when_its_input_is_not_an_array(name, bad):
+    import inspect
+
+    f = getattr(F, name)
+    params = [p for p in inspect.signature(f).parameters.values()
+              if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    args = [GOOD_ARGS.get(p.name, np.ones((1, 1))) for p in params]
+    if name in ("where",):
+        args[1] = bad  # the condition may be anything numeric; the values may not
+    else:
+        args[0] = [bad] if name in ("concat", "cat", "stack") else bad
+    with pytest.raises((TypeError, ValueError)) as info:
+        f(*args)
+    msg = str(info.value).lower().replace("_", "")
+    assert msg.startswith(ALIASES.get(name, name).replace("_", "")), str(info.value)

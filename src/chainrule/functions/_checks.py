@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_int", "check_axis", "check_shape", "check_mask"]
+from ..core.variable import Variable, as_variable
+
+__all__ = ["as_input", "check_int", "check_axis", "check_shape", "check_mask"]
 
 _int = int
 
@@ -56,3 +58,17 @@ def check_mask(op: str, mask: Any, name: str = "mask") -> None:
     if kind not in ("b", "i", "u", "f"):
         raise TypeError(f"{op}: {name} must be a boolean (or numeric) array, got "
                         f"{type(mask).__name__} of dtype {getattr(mask, 'dtype', None)}")
+
+
+def as_input(op: str, x: Any) -> Variable:
+    """``as_variable(x)``, with a conversion error re-raised as a ``TypeError`` naming ``op``."""
+    if isinstance(x, Variable):
+        return x
+    try:
+        return as_variable(x)
+    except TypeError as e:
+        msg = str(e)
+        head, sep, rest = msg.partition(": ")
+        if sep and " " not in head:  # drop the converter's own name ("Variable: ...")
+            msg = rest
+        raise TypeError(f"{op}: {msg}") from None

@@ -14,9 +14,9 @@ import numpy as np
 from ..backend import backend_of, xp_of
 from ..core.config import get_config
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from . import math as _m
-from ._checks import check_axis
+from ._checks import as_input, check_axis
 
 __all__ = ["softmax", "log_softmax", "gelu", "silu", "swish", "leaky_relu", "elu", "softplus", "dropout",
            "erf"]
@@ -231,13 +231,13 @@ class LogSoftmax(Function):
 
 def softmax(x: Any, axis: int = -1) -> Any:
     """``exp(x) / sum(exp(x), axis)``, max-shifted for stability; same shape as ``x``."""
-    x = x if x.__class__ is Variable else as_variable(x)
+    x = x if x.__class__ is Variable else as_input("softmax", x)
     return Softmax(check_axis("softmax", axis, x.ndim, x.shape))(x)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """``x - logsumexp(x, axis)``, computed stably; same shape as ``x``."""
-    x = x if x.__class__ is Variable else as_variable(x)
+    x = x if x.__class__ is Variable else as_input("log_softmax", x)
     return LogSoftmax(check_axis("log_softmax", axis, x.ndim, x.shape))(x)
 
 
@@ -444,16 +444,14 @@ def dropout(x: Any, p: float = 0.5, training: bool | None = None, rng: Any = Non
     ``training=None`` follows ``chainrule.is_train()``; in test mode (or ``p == 0``) it is the
     identity. ``rng``: an int seed, a NumPy Generator or a chainrule random source.
     """
-    from ..core.variable import as_variable
-
     if not 0.0 <= p < 1.0:
         if p == 1.0:
-            x = as_variable(x)
+            x = as_input("dropout", x)
             if training if training is not None else get_config().train:
                 return x * 0.0
             return x
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = as_variable(x)
+    x = as_input("dropout", x)
     if training is None:
         training = get_config().train
     if not training or p == 0.0:

@@ -14,10 +14,11 @@ import numpy as np
 
 from ..backend import backend_of, xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from . import linalg as _linalg
 from . import shape as _shape
 from .activation import dropout, softmax
+from ._checks import as_input
 
 __all__ = ["embedding", "scaled_dot_product_attention"]
 
@@ -58,7 +59,7 @@ def embedding(weight: Any, ids: Any) -> Variable:
 
     Differentiable in ``weight`` (repeated ids accumulate); ``ids`` (array or Variable) gets no gradient.
     """
-    weight = as_variable(weight)
+    weight = as_input("embedding", weight)
     ids = ids.data if isinstance(ids, Variable) else ids
     if not hasattr(ids, "dtype"):
         ids = np.asarray(ids)
@@ -113,7 +114,7 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causa
     probability ``dropout_p`` is applied to the attention weights in training mode only
     (``training=None`` follows ``chainrule.is_train()``). Differentiable in q, k, v to any order.
     """
-    q, k, v = as_variable(q), as_variable(k), as_variable(v)
+    q, k, v = as_input("scaled_dot_product_attention", q), as_input("scaled_dot_product_attention", k), as_input("scaled_dot_product_attention", v)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ValueError(f"scaled_dot_product_attention: q, k, v need at least 2 axes, got shapes "
                          f"{q.shape}, {k.shape}, {v.shape}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import as_variable
+from ._checks import as_input
 
 __all__ = ["broadcast_to", "sum_to", "expand", "sum_to_array"]
 
@@ -55,7 +55,7 @@ class SumTo(Function):
 
 def broadcast_to(x: Any, shape: Any) -> Any:
     """Broadcast ``x`` to ``shape`` (NumPy rules); gradient: ``sum_to`` back."""
-    x = as_variable(x)
+    x = as_input("broadcast_to", x)
     if tuple(x.shape) == tuple(shape):
         return x
     return BroadcastTo(shape)(x)
@@ -63,7 +63,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 def expand(x: Any, shape: Any) -> Any:
     """PyTorch spelling of ``broadcast_to``; ``-1`` keeps that axis' size."""
-    x = as_variable(x)
+    x = as_input("expand", x)
     shape = tuple(shape)
     lead = len(shape) - x.ndim
     if lead < 0:
@@ -74,7 +74,7 @@ def expand(x: Any, shape: Any) -> Any:
 
 def sum_to(x: Any, shape: Any) -> Any:
     """Sum ``x`` down to ``shape``, the adjoint of broadcasting; gradient: ``broadcast_to``."""
-    x = as_variable(x)
+    x = as_input("sum_to", x)
     if tuple(x.shape) == tuple(shape):
         return x
     return SumTo(shape)(x)

@@ -24,9 +24,9 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from ._buffers import alloc
-from ._checks import check_int
+from ._checks import as_input, check_int
 
 __all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size", "im2col_array",
            "col2im_array"]
@@ -401,8 +401,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     Differentiable to any order in x, w and b.
     """
     need = (isinstance(x, Variable), isinstance(w, Variable))
-    x = as_variable(x)
-    w = as_variable(w)
+    x = as_input("conv2d", x)
+    w = as_input("conv2d", w)
     geo = _geometry("conv2d", stride, padding, dilation)
     _check_conv_args("conv2d", x, w, groups)
     if x.shape[1] != w.shape[1] * groups:
@@ -412,7 +412,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     f = Conv2d(geo, groups, None, need)
     if b is None:
         return f(x, w)
-    b = as_variable(b)
+    b = as_input("conv2d", b)
     if b.shape != (w.shape[0],):
         raise ValueError(f"conv2d: bias shape {b.shape} does not match weight shape {w.shape} (expected ({w.shape[0]},))")
     return f(x, w, b)
@@ -428,8 +428,8 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     """
     op = "conv_transpose2d"
     need = (isinstance(x, Variable), isinstance(w, Variable))
-    x = as_variable(x)
-    w = as_variable(w)
+    x = as_input("conv_transpose2d", x)
+    w = as_input("conv_transpose2d", w)
     geo = _geometry(op, stride, padding, dilation)
     sh, sw, ph, pw, dh, dw = geo
     oph, opw = _pair(output_padding, "output_padding", op)
@@ -449,7 +449,7 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     f = ConvTranspose2d(geo, groups, (oh, ow), need)
     if b is None:
         return f(x, w)
-    b = as_variable(b)
+    b = as_input("conv_transpose2d", b)
     c_out = w.shape[1] * groups
     if b.shape != (c_out,):
         raise ValueError(f"{op}: bias shape {b.shape} does not match weight shape {w.shape} (expected ({c_out},))")
@@ -458,7 +458,7 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
 
 def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Variable:
     """Sliding windows of x (N, C, H, W) as columns (N, C, kh, kw, OH, OW); differentiable (adjoint: col2im)."""
-    x = as_variable(x)
+    x = as_input("im2col", x)
     if x.ndim != 4:
         raise ValueError(f"im2col: input must be 4-D (N, C, H, W), got shape {x.shape}")
     ksize = _pair(kernel_size, "kernel_size", "im2col")
@@ -470,7 +470,7 @@ def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation
 def col2im(cols: Any, input_size: Sequence[int], stride: Any = 1, padding: Any = 0,
            dilation: Any = 1) -> Variable:
     """Adjoint of ``im2col``: sum columns (N, C, kh, kw, OH, OW) back into an image (N, C, H, W)."""
-    cols = as_variable(cols)
+    cols = as_input("col2im", cols)
     if cols.ndim != 6:
         raise ValueError(f"col2im: columns must be 6-D (N, C, kh, kw, OH, OW), got shape {cols.shape}")
     h, w = _pair(input_size, "input_size", "col2im")

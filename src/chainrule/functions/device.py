@@ -5,7 +5,7 @@ from typing import Any
 
 from ..backend import backend_of, get_backend
 from ..core.function import Function
-from ..core.variable import as_variable
+from ._checks import as_input
 
 __all__ = ["to_device"]
 
@@ -24,7 +24,7 @@ class ToDevice(Function):
 
 def to_device(x: Any, device: Any) -> Any:
     """``x`` on ``device`` ("cpu", "cuda", or a Backend); the gradient goes back to x's device."""
-    x = as_variable(x)
+    x = as_input("to_device", x)
     if backend_of(x.data) is get_backend(device):
         return x
     return ToDevice(device)(x)

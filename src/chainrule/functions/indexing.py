@@ -13,8 +13,8 @@ import numpy as np
 
 from ..backend import backend_of, xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
-from ._checks import check_axis, check_mask
+from ..core.variable import Variable
+from ._checks import as_input, check_axis, check_mask
 from .arithmetic import match_0d
 from .broadcast import sum_to
 
@@ -100,7 +100,7 @@ def getitem(x: Any, index: Any) -> Any:
     Variables/lists of them), boolean masks, and tuples mixing them. Differentiable in ``x``;
     repeated integer indices accumulate their gradients."""
     if x.__class__ is not Variable:
-        x = as_variable(x)
+        x = as_input("getitem", x)
     index, scatter = _prepare_index(index, x.data)
     return GetItem(index, scatter)(x)
 
@@ -163,7 +163,7 @@ def gather(x: Any, axis: int, index: Any) -> Any:
     of axes, each other axis no longer than ``x``'s, and the output has ``index``'s shape:
     ``out[i, j] = x[index[i, j], j]`` for ``axis=0``. Negative indices count from the end.
     Differentiable in ``x`` (repeated indices accumulate)."""
-    x = as_variable(x)
+    x = as_input("gather", x)
     idx = backend_of(x.data).asarray(index.data if isinstance(index, Variable) else index)
     nd = x.ndim
     if idx.ndim != nd:
@@ -181,7 +181,7 @@ def gather(x: Any, axis: int, index: Any) -> Any:
 
 def take(x: Any, indices: Any, axis: int | None = None) -> Any:
     """``numpy.take``: elements at ``indices`` of the flattened ``x``, or along ``axis``."""
-    x = as_variable(x)
+    x = as_input("take", x)
     if axis is None:
         from .shape import reshape
 
@@ -249,9 +249,9 @@ def where(cond: Any, x: Any, y: Any) -> Any:
         c = _mask_array("where", c, c if hasattr(c, "dtype") else np.empty(0))  # stays on cond's device
         return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))
     if xn:
-        y = as_variable(y)
+        y = as_input("where", y)
         return MaskedFill(_mask_array("where", cond, y.data), x)(y)
-    x = as_variable(x)
+    x = as_input("where", x)
     c = _mask_array("where", cond, x.data)
     if yn:
         return MaskedFill(~c, y)(x)
@@ -261,7 +261,7 @@ def where(cond: Any, x: Any, y: Any) -> Any:
 def masked_fill(x: Any, mask: Any, value: Any) -> Any:
     """``x`` with ``value`` wherever ``mask`` (broadcast to ``x``) is true; differentiable in
     ``x`` (zero gradient at the filled places), and in ``value`` when it is a Variable."""
-    x = as_variable(x)
+    x = as_input("masked_fill", x)
     m = _mask_array("masked_fill", mask, x.data)
     if isinstance(value, Variable):
         return Where(m)(value, x)

@@ -14,10 +14,11 @@ import numpy as np
 from ..backend import xp_of
 from ..core.autodiff import sole_holder
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from .arithmetic import MulScalar, mul
 from .broadcast import broadcast_to, sum_to, sum_to_array
 from .shape import reshape, transpose
+from ._checks import as_input
 
 __all__ = ["matmul", "linear", "linear_relu", "dot", "outer"]
 
@@ -269,8 +270,8 @@ def linear_relu(x: Any, W: Any, b: Any) -> Any:
 
 def dot(a: Any, b: Any) -> Any:
     """Inner product of two 1-D vectors (a 0-d result); for 2-D operands, ``matmul``."""
-    a = as_variable(a)
-    b = as_variable(b)
+    a = as_input("dot", a)
+    b = as_input("dot", b)
     if a.ndim > 2 or b.ndim > 2 or a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"dot: expected 1-D or 2-D operands, got shapes {a.shape} and {b.shape}; "
                          f"use matmul for stacks of matrices")
@@ -279,6 +280,6 @@ def dot(a: Any, b: Any) -> Any:
 
 def outer(a: Any, b: Any) -> Any:
     """Outer product of two vectors: ``(n,)``, ``(m,)`` -> ``(n, m)`` (inputs are flattened)."""
-    a = as_variable(a)
-    b = as_variable(b)
+    a = as_input("outer", a)
+    b = as_input("outer", b)
     return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))

@@ -13,10 +13,11 @@ import numpy as np
 
 from ..backend import backend_of, xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from . import math as _m
 from .activation import softmax
 from .reduction import blas_sum
+from ._checks import as_input
 
 __all__ = ["mean_squared_error", "mse_loss", "softmax_cross_entropy", "cross_entropy",
            "binary_cross_entropy_with_logits", "accuracy"]
@@ -39,7 +40,7 @@ class MeanSquaredError(Function):
 
 def mean_squared_error(y: Any, t: Any) -> Any:
     """``mean((y - t) ** 2)`` over all elements; ``y`` and ``t`` have the same shape; returns a 0-d Variable."""
-    y, t = as_variable(y), as_variable(t)
+    y, t = as_input("mean_squared_error", y), as_input("mean_squared_error", t)
     if y.shape != t.shape:
         raise ValueError(f"mean_squared_error: shapes {y.shape} and {t.shape} differ")
     return MeanSquaredError()(y, t)
@@ -200,7 +201,7 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     Differentiable in ``x`` to any order.
     """
     if x.__class__ is not Variable:
-        x = as_variable(x)
+        x = as_input("softmax_cross_entropy", x)
     xd = x.data
     t_data = t
     if t_data.__class__ is not xd.__class__:  # not an array of the logits' kind already
@@ -255,8 +256,8 @@ def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") ->
     ``x`` and targets ``t`` (floats in [0, 1]) have the same shape; ``reduction`` is ``"mean"``
     (over all elements), ``"sum"`` or ``"none"``. Differentiable in ``x`` and ``t``.
     """
-    x = as_variable(x)
-    t = as_variable(t)
+    x = as_input("binary_cross_entropy_with_logits", x)
+    t = as_input("binary_cross_entropy_with_logits", t)
     if x.shape != t.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: shapes {x.shape} and {t.shape} differ")
     if reduction not in _REDUCTIONS:

@@ -17,9 +17,10 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from .arithmetic import Mul, MulScalar, binary, match_0d
 from .broadcast import sum_to
+from ._checks import as_input
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
            "relu", "abs", "clip", "maximum", "minimum", "cast"]
@@ -404,7 +405,7 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
 
     The gradient passes where ``lo <= x <= hi`` and is 0 elsewhere.
     """
-    x = x if x.__class__ is Variable else as_variable(x)
+    x = x if x.__class__ is Variable else as_input("clip", x)
     if lo is None and hi is None:
         raise ValueError(f"clip: at least one of lo and hi must be given (input shape {x.shape})")
     return Clip(_bound("lo", lo, x), _bound("hi", hi, x))(x)
@@ -426,7 +427,7 @@ def cast(x: Any, dtype: Any) -> Variable:
     Between floating dtypes the result is differentiable (the gradient is cast back). A cast
     from or to an integer/bool dtype gives a new leaf: no gradient flows through it.
     """
-    x = x if x.__class__ is Variable else as_variable(x)
+    x = x if x.__class__ is Variable else as_input("cast", x)
     try:
         dt = np.dtype(dtype)
     except TypeError:

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.config import get_config
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
+from ._checks import as_input
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm"]
 
@@ -35,7 +36,7 @@ def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = 
     ``r = (1 - momentum) r + momentum * stat`` (unbiased variance, as PyTorch). In test mode the
     running statistics are used (the batch's if none are given).
     """
-    x = as_variable(x)
+    x = as_input("batch_norm", x)
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"batch_norm: input must be 2-D, 3-D or 4-D with channels on axis 1, got shape {x.shape}")
     c = x.shape[1]
@@ -66,9 +67,9 @@ def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = 
         rv = _array(running_var).reshape(bshape).astype(x.dtype, copy=False)
         xhat = (x - rm) * (1.0 / xp_of(rv).sqrt(rv + eps))
     if gamma is not None:
-        xhat = xhat * (gamma if x.ndim == 2 else as_variable(gamma).reshape(bshape))
+        xhat = xhat * (gamma if x.ndim == 2 else as_input("batch_norm", gamma).reshape(bshape))
     if beta is not None:
-        xhat = xhat + (beta if x.ndim == 2 else as_variable(beta).reshape(bshape))
+        xhat = xhat + (beta if x.ndim == 2 else as_input("batch_norm", beta).reshape(bshape))
     return xhat
 
 
@@ -92,7 +93,7 @@ def layer_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
     ``y = (x - mean) / sqrt(var + eps) * gamma + beta`` with biased variance; ``gamma``/``beta``
     have ``normalized_shape``.
     """
-    x = as_variable(x)
+    x = as_input("layer_norm", x)
     axes, shape = _norm_axes("layer_norm", x, gamma, normalized_shape)
     _check_param("layer_norm", "gamma", gamma, shape, x.shape)
     _check_param("layer_norm", "beta", beta, shape, x.shape)
@@ -108,7 +109,7 @@ def layer_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
 def rms_norm(x: Any, gamma: Any = None, eps: float = 1e-6,
              normalized_shape: int | Sequence[int] | None = None) -> Variable:
     """``x / sqrt(mean(x**2) + eps) * gamma`` over the trailing axes (default ``gamma.shape`` or the last axis)."""
-    x = as_variable(x)
+    x = as_input("rms_norm", x)
     axes, shape = _norm_axes("rms_norm", x, gamma, normalized_shape)
     _check_param("rms_norm", "gamma", gamma, shape, x.shape)
     y = x * ((x * x).mean(axis=axes, keepdims=True) + eps) ** -0.5

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
 from ._buffers import alloc
-from ._checks import check_int
+from ._checks import as_input, check_int
 from .conv import _pad, _pair, _slab, conv_output_size
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
@@ -276,7 +276,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
     Padding counts as -inf. The gradient goes to the first maximal element of each window
     (as in PyTorch); differentiable to any order (the argmax is held constant).
     """
-    x = as_variable(x)
+    x = as_input("max_pool2d", x)
     ksize, geo, ohw = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
     return MaxPool2d(ksize, geo, ohw)(x)
 
@@ -288,7 +288,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     Padding counts as zeros; with ``count_include_pad=False`` each window is divided by the
     number of real (non-padding) elements it covers. Linear, so differentiable to any order.
     """
-    x = as_variable(x)
+    x = as_input("avg_pool2d", x)
     ksize, geo, ohw = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1)
     if count_include_pad or not (geo[2] or geo[3]):
         scale: Any = 1.0 / (ksize[0] * ksize[1])
@@ -305,7 +305,7 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Variable:
     output row i averages input rows [floor(i*H/OH), ceil((i+1)*H/OH)). ``output_size`` is an
     int, a pair, or a pair with ``None`` (keep that size). Linear, differentiable to any order.
     """
-    x = as_variable(x)
+    x = as_input("adaptive_avg_pool2d", x)
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: input must be 4-D (N, C, H, W), got shape {x.shape}")
     h, w = x.shape[2:]

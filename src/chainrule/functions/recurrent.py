@@ -15,7 +15,8 @@ from ..backend import xp_of
 from ..core.autodiff import local_gradients
 from ..core.config import enable_grad
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
+from ..core.variable import Variable
+from ._checks import as_input
 
 __all__ = ["lstm_cell"]
 
@@ -128,10 +129,10 @@ def lstm_cell(af: Any, ai: Any, ao: Any, au: Any, c_prev: Any = None) -> list:
 
     Returns ``[h, c]``; differentiable to any order in every input.
     """
-    xs = [as_variable(a) for a in (af, ai, ao, au)]
+    xs = [as_input("lstm_cell", a) for a in (af, ai, ao, au)]
     shape = xs[0].shape
     if c_prev is not None:
-        xs.append(as_variable(c_prev))
+        xs.append(as_input("lstm_cell", c_prev))
     for x in xs[1:]:
         if x.shape != shape:
             raise ValueError(f"lstm_cell: inputs must share one shape, got "

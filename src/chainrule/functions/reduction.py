@@ -16,8 +16,8 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
-from ._checks import check_axis, check_int
+from ..core.variable import Variable
+from ._checks import as_input, check_axis, check_int
 
 __all__ = ["sum", "mean", "var", "max", "min", "logsumexp", "sum_dim", "mean_dim", "normalize_axis"]
 
@@ -222,7 +222,7 @@ def _exp(x: Variable) -> Variable:
 
 
 def _prepare(op: str, x: Any, axis: Any) -> tuple:
-    x = x if x.__class__ is Variable else as_variable(x)
+    x = x if x.__class__ is Variable else as_input(op, x)
     return x, (None if axis is None else normalize_axis(op, axis, x.shape))
 
 

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 from ..backend import xp_of
 from ..core.function import Function
-from ..core.variable import Variable, as_variable
-from ._checks import check_axis, check_int, check_shape
+from ..core.variable import Variable
+from ._checks import as_input, check_axis, check_int, check_shape
 
 __all__ = ["reshape", "transpose", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "flatten",
            "concat", "cat", "stack", "unstack", "split", "chunk", "tril", "triu", "flip"]
@@ -89,7 +89,7 @@ class Transpose(Function):
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
     """Permute the axes of ``x`` (reverse them when ``axes`` is None), as ``numpy.transpose``."""
     if axes is not None:
-        x = as_variable(x)
+        x = as_input("transpose", x)
         nd = x.ndim
         axes = _tuple(_norm_axis(a, nd, "transpose", x.shape) for a in _axes_arg(axes))
         if len(axes) != nd or len(set(axes)) != nd:
@@ -101,7 +101,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """``x`` with two axes exchanged."""
-    x = as_variable(x)
+    x = as_input("swapaxes", x)
     nd = x.ndim
     a1 = _norm_axis(axis1, nd, "swapaxes", x.shape)
     a2 = _norm_axis(axis2, nd, "swapaxes", x.shape)
@@ -115,7 +115,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 # ----- squeeze / unsqueeze / flatten (all are reshapes) -----
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """Drop axes of size 1: all of them, or the given ``axis`` (an int or a tuple of ints)."""
-    x = as_variable(x)
+    x = as_input("squeeze", x)
     shape = x.shape
     if axis is None:
         new = _tuple(s for s in shape if s != 1)
@@ -130,7 +130,7 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
 
 def unsqueeze(x: Any, axis: int) -> Any:
     """Insert an axis of size 1 at position ``axis`` (``-1`` appends one), as ``torch.unsqueeze``."""
-    x = as_variable(x)
+    x = as_input("unsqueeze", x)
     shape = x.shape
     a = _norm_axis(axis, len(shape) + 1, "unsqueeze", shape)
     return reshape(x, shape[:a] + (1,) + shape[a:])
@@ -141,7 +141,7 @@ expand_dims = unsqueeze
 
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     """Merge axes ``start_dim..end_dim`` into one; by default ``x`` becomes 1-D."""
-    x = as_variable(x)
+    x = as_input("flatten", x)
     shape = x.shape
     if not shape:
         return reshape(x, (1,))
@@ -209,7 +209,7 @@ def _check_concat(xs: list, axis: int, op: str) -> int:
 
 def concat(xs: Sequence[Any], axis: int = 0) -> Any:
     """Join ``xs`` along an existing ``axis`` (shapes must match elsewhere); gradient: split."""
-    xs = [as_variable(x) for x in xs]
+    xs = [as_input("concat", x) for x in xs]
     if not xs:
         raise ValueError("concat: need at least one input")
     ax = _check_concat(xs, axis, "concat")
@@ -224,7 +224,7 @@ cat = concat
 def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
     """Split ``x`` along ``axis`` (NumPy semantics): an int ``n`` gives ``n`` equal parts (the
     size must divide evenly), a list gives the offsets at which to cut. Returns a list."""
-    x = as_variable(x)
+    x = as_input("split", x)
     ax = _norm_axis(axis, x.ndim, "split", x.shape)
     size = x.shape[ax]
     if not isinstance(indices_or_sections, (_tuple, list)) and not getattr(indices_or_sections, "ndim", 0):
@@ -244,7 +244,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
 def chunk(x: Any, n: int, axis: int = 0) -> list:
     """Split into ``n`` chunks of ``ceil(size / n)`` (the last may be smaller, and there may be
     fewer than ``n``), as ``torch.chunk``. Returns a list."""
-    x = as_variable(x)
+    x = as_input("chunk", x)
     n = check_int("chunk", "number of chunks", n)
     if n <= 0:
         raise ValueError(f"chunk: number of chunks must be a positive integer, got {n!r}")
@@ -285,7 +285,7 @@ class Unstack(Function):
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:
     """Join same-shaped ``xs`` along a new ``axis``; gradient: unstack."""
-    xs = [as_variable(x) for x in xs]
+    xs = [as_input("stack", x) for x in xs]
     if not xs:
         raise ValueError("stack: need at least one input")
     ref = xs[0].shape
@@ -299,7 +299,7 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Any:
 
 def unstack(x: Any, axis: int = 0) -> list:
     """The slices of ``x`` along ``axis`` as a list (the inverse of ``stack``)."""
-    x = as_variable(x)
+    x = as_input("unstack", x)
     ax = _norm_axis(axis, x.ndim, "unstack", x.shape)
     if x.shape[ax] == 0:
         return []
@@ -330,7 +330,7 @@ class Triu(Function):
 
 
 def _check_matrix(x: Any, op: str) -> Variable:
-    x = as_variable(x)
+    x = as_input(op, x)
     if x.ndim < 2:
         raise ValueError(f"{op}: input must have at least 2 dimensions, got shape {x.shape}")
     return x
@@ -359,7 +359,7 @@ class Flip(Function):
 
 def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """Reverse the order of elements along ``axis`` (an int, a tuple, or every axis if None)."""
-    x = as_variable(x)
+    x = as_input("flip", x)
     if axis is not None:
         axis = _tuple(_norm_axis(a, x.ndim, "flip", x.shape) for a in _axes_arg(axis))
     return Flip(axis)(x)
