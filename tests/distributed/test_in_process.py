@@ -29,6 +29,7 @@ def ranks(size):
 
 def test_importing_chainrule_and_distributed_never_imports_mpi4py():
     code = ("import sys, chainrule, chainrule.distributed, chainrule.cli\n"
+            "chainrule.cli.build_parser()  # every program's flags, --distributed among them\n"
             "print('mpi4py' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -345,3 +346,22 @@ def test_programs_that_are_not_data_parallel_refuse_the_flag_with_the_reason(pro
     err = capsys.readouterr().err
     assert f"chainrule {program}: error: --distributed: the {program} program is {why}" in err
     assert "Traceback" not in err
+
+
+def test_a_parameter_list_updates_while_another_model_waits_for_its_broadcast():
+    world = ThreadWorld(2)
+
+    def body(comm):
+        lazy = models.MLP([2], rng=0)
+        dist.broadcast_params(lazy, comm=comm)  # deferred: not created yet
+        ready = models.MLP([2], rng=0)
+        ready(np.ones((1, 2)))
+        with comm.world.compute:
+            F.sum(ready(np.ones((1, 2)) * (comm.rank + 1))).backward()
+        dist.allreduce_grads(ready.params(), comm)  # a list: no broadcast to run, no TypeError
+        opt = dist.DistributedOptimizer(optim.SGD(lr=0.1), comm)
+        opt.update(ready.params())
+        return ready.params()[0].data.copy()
+
+    a, b = world.run(body)
+    np.testing.assert_array_equal(a, b)

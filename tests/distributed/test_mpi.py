@@ -125,3 +125,12 @@ def test_chainrule_mlp_distributed_trains_on_every_rank_and_reports_once(tmp_pat
     assert r.stdout.count("test accuracy") == 1  # rank 0 alone reports
     assert r.stderr.count("epoch    1") == 1 and "2 ranks" in r.stderr
     assert path.exists() and "Traceback" not in r.stderr
+
+
+def test_nccl_backend_without_cupy_says_what_to_install():
+    code = ("import sys; sys.modules['cupy'] = None\n"
+            "import chainrule.distributed as dist\n"
+            "try:\n    dist.init(backend='nccl')\nexcept ImportError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "backend 'nccl' needs CuPy with NCCL: pip install 'chainrule[gpu]'" in r.stdout

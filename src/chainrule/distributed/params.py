@@ -112,7 +112,7 @@ def run_deferred_broadcast(model: Any, comm: Communicator, skippable: bool) -> b
     With ``skippable=False`` (``allreduce_grads``, which cannot skip the caller's update) that
     raises RuntimeError on every rank instead. Ranks whose parameters were equal lose nothing.
     """
-    if not _deferred or model not in _deferred:
+    if not _deferred or not isinstance(model, Layer) or model not in _deferred:
         return False
     root = _deferred.pop(model)
     if is_lazy(model):

@@ -97,7 +97,6 @@ def _train_mlp(a: argparse.Namespace, comm: Any) -> int:
     accuracies = []
     sums = np.zeros(2)
     for epoch in progress:
-        sampler.set_epoch(epoch)
         t0 = time.perf_counter()
         total, n = 0.0, 0
         for x, t in loader:
