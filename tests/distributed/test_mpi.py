@@ -134,3 +134,17 @@ def test_nccl_backend_without_cupy_says_what_to_install():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "backend 'nccl' needs CuPy with NCCL: pip install 'chainrule[gpu]'" in r.stdout
+
+
+def test_without_mpiexec_a_script_is_a_world_of_one(tmp_path):
+    code = ("import numpy as np, chainrule.distributed as dist\n"
+            "from chainrule import models, optim\n"
+            "import chainrule.functions as F\n"
+            "comm = dist.init()\n"
+            "m = models.MLP([2], rng=0); dist.broadcast_params(m)\n"
+            "opt = dist.DistributedOptimizer(optim.SGD(lr=0.5), comm)\n"
+            "F.sum(m(np.ones((1, 3)))).backward(); opt.update(m)\n"
+            "print(comm.backend, comm.rank, comm.size, comm.local_rank, float(m.params()[1].data[0]))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["mpi", "0", "1", "0", "-0.5"]  # bias 0 - 0.5 * d(sum)/db = -0.5
