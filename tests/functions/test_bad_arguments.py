@@ -134,3 +134,14 @@ def test_every_op_names_itself_when_its_input_is_not_an_array(name, bad):
         f(*args)
     msg = str(info.value).lower().replace("_", "")
     assert msg.startswith(ALIASES.get(name, name).replace("_", "")), str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.bool_])
+def test_average_pooling_of_integer_images_is_a_float_average(dtype):
+    img = (np.arange(32).reshape(1, 2, 4, 4) % 7).astype(dtype)
+    ref = img.astype(np.float64)
+    for f in (lambda a: F.avg_pool2d(a, 2), lambda a: F.avg_pool2d(a, 3, 1, 1, count_include_pad=False),
+              lambda a: F.adaptive_avg_pool2d(a, (2, 3))):
+        y = f(img)
+        assert y.dtype == np.float64
+        np.testing.assert_allclose(y.data, f(ref).data, rtol=1e-15)

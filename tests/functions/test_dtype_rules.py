@@ -81,3 +81,12 @@ def test_zero_d_float64_gradient_is_float64():
     F.sum(y).backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     assert s.grad.dtype == np.float64 and s.grad.data == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("bound", [np.float64(0.5), np.array(0.5), cr.Variable(np.array(0.5)), 0.5])
+def test_clip_with_a_0d_bound_keeps_float32(bound):
+    x = cr.Variable(np.linspace(-1, 1, 6, dtype=np.float32))
+    y = F.clip(x, -0.5, bound)
+    F.sum(y).backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_array_equal(y.data, np.clip(x.data, -0.5, 0.5))

@@ -393,8 +393,10 @@ def _bound(name: str, v: Any, x: Variable) -> Any:
     if v is None or v.__class__ is _float or v.__class__ is _int:
         return v
     if isinstance(v, Variable):
-        return v.data
+        v = v.data
     if isinstance(v, (np.ndarray, np.generic)) or hasattr(v, "__array_priority__"):
+        if v.ndim == 0 and v.dtype.kind in "biuf":
+            return v.item()  # a 0-d bound is a number: it keeps x's dtype (PyTorch's rule)
         return v
     raise TypeError(f"clip: {name} must be a number, an array or None, got {type(v).__name__} "
                     f"(input shape {x.shape})")

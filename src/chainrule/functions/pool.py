@@ -174,6 +174,8 @@ class AvgPool2d(Function):
 
     def forward(self, x):
         xp = xp_of(x)
+        if x.dtype.kind != "f":  # an average of integers is a float (as numpy.mean)
+            x = x.astype(np.float64)
         xpad = _pad(x, self.geo[2], self.geo[3])
         y = alloc(xp, x.shape[:2] + tuple(self.ohw), x.dtype)
         for k, rows, cols in _positions(*self.ksize, self.geo, *self.ohw):
@@ -237,6 +239,8 @@ class _Separable(Function):
 
     def forward(self, x):
         xp = xp_of(x)
+        if x.dtype.kind != "f":  # averaging weights in an integer dtype would truncate to 0
+            x = x.astype(np.float64)
         ah = xp.asarray(self.ah, dtype=x.dtype)
         awt = xp.asarray(self.aw.T, dtype=x.dtype)
         n, c, h, w = x.shape
