@@ -85,3 +85,35 @@ def test_forward_not_implemented_and_numpy_errors_name_the_op():
         Broken()(np.ones(3))
     with pytest.raises(NotImplementedError):
         cr.Function()(cr.variable(1.0))
+
+
+def test_numpy_errors_that_take_no_message_are_wrapped_not_rebuilt():
+    x = cr.Variable(np.ones(3))
+    with pytest.raises(TypeError, match=r"^addscalar: ufunc 'add' did not contain a loop.*\(input shapes \(3,\)\)") as e:
+        F.add_scalar(x, "a")  # NumPy's _UFuncNoLoopError(ufunc, dtypes) cannot be made from a message
+    assert type(e.value) is TypeError and type(e.value.__cause__).__module__.startswith("numpy")
+    with pytest.raises(TypeError, match=r"^conv_?transpose2d: .*int64"):  # NumPy's _UFuncOutputCastingError
+        F.conv_transpose2d(np.ones((1, 1, 2, 2), np.int64), np.ones((1, 1, 2, 2), np.int64), np.ones(1))
+
+
+def test_op_errors_keep_plain_subclasses_and_both_bases_of_odd_ones():
+    class Plain(ValueError):
+        pass
+
+    class Odd(ValueError, IndexError):
+        def __init__(self, axis, ndim):
+            super().__init__(f"axis {axis} vs {ndim}")
+
+    class RaisesPlain(cr.Function):
+        def forward(self, x):
+            raise Plain("bad")
+
+    class RaisesOdd(cr.Function):
+        def forward(self, x):
+            raise Odd(3, 1)
+
+    with pytest.raises(Plain, match=r"^raisesplain: bad \(input shapes \(2,\)\)"):
+        RaisesPlain()(np.ones(2))
+    with pytest.raises(ValueError, match=r"^raisesodd: axis 3 vs 1") as e:
+        RaisesOdd()(np.ones(2))
+    assert isinstance(e.value, IndexError) and isinstance(e.value.__cause__, Odd)
