@@ -39,7 +39,7 @@ def integer(low: int | None = None, high: int | None = None, why: str = "") -> C
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
         if low is not None and v < low:
-            raise argparse.ArgumentTypeError(_bound_msg(f"got {text}", low, None))
+            raise argparse.ArgumentTypeError(_too_low(low, False, text))
         if high is not None and v > high:
             raise argparse.ArgumentTypeError(f"must be at most {high}, got {v}" + (f": {why}" if why else ""))
         return v
@@ -47,24 +47,13 @@ def integer(low: int | None = None, high: int | None = None, why: str = "") -> C
     return _named(check, "integer")
 
 
-def _bound_msg(got: str, low: float | None, high: float | None, strict_low: bool = False) -> str:
-    if low == 0 and strict_low:
-        return f"must be positive, {got}"
+def _too_low(low: float, strict: bool, text: str) -> str:
+    """The message for a value below ``low`` (or equal to it, when ``strict``)."""
     if low == 0:
-        return f"must not be negative, {got}"
-    if low == 1 and not strict_low:
-        return f"must be positive, {got}"
-    if low is not None and high is not None:
-        return f"must be between {low:g} and {high:g}, {got}"
-    return f"must be {'>' if strict_low else '>='} {low:g}, {got}"
-
-
-def positive_int() -> Callable[[str], int]:
-    return integer(1)
-
-
-def non_negative_int() -> Callable[[str], int]:
-    return integer(0)
+        return f"must be positive, got {text}" if strict else f"must not be negative, got {text}"
+    if low == 1 and not strict:
+        return f"must be positive, got {text}"
+    return f"must be {'>' if strict else '>='} {low:g}, got {text}"
 
 
 def real(low: float | None = None, high: float | None = None, strict_low: bool = False) -> Callable[[str], float]:
@@ -79,7 +68,7 @@ def real(low: float | None = None, high: float | None = None, strict_low: bool =
         if not math.isfinite(v):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if low is not None and (v < low or (strict_low and v == low)):
-            raise argparse.ArgumentTypeError(_bound_msg(f"got {text}", low, high, strict_low))
+            raise argparse.ArgumentTypeError(_too_low(low, strict_low, text))
         if high is not None and v > high:
             raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {text}")
         return v
