@@ -103,7 +103,7 @@ def _remove_stale_temps(directory: str, base: str) -> list:
     whose writing process is gone (``.BASE.PID-XXXX.tmp``), and unattributable ones
     (``.BASE.XXXX.tmp``) older than ten minutes. Returns the removed paths."""
     prefix = "." + base + "."
-    removed = []
+    removed: list = []
     try:
         names = os.listdir(directory)
     except OSError:

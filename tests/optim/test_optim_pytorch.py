@@ -245,3 +245,23 @@ def test_update_bumps_the_version_of_each_changed_parameter():
     opt = optim.Adam(lr=0.1)
     opt.update([w, x])
     assert w._version >= 1 and x._version == 0
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.Adam(ps, lr=0.1),
+                                  lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)],
+                         ids=["SGD", "Adam", "SGD-momentum"])
+def test_backward_through_a_graph_recorded_before_the_step_raises(make):
+    w = Variable(np.ones(3))
+    x = Variable(np.arange(3.0))
+    y = F.sum(x * w)
+    w.grad = Variable(np.ones(3))
+    make([w]).step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_parameter_passes_requires_grad_on():
+    p = cr.layers.Parameter(np.ones(2), requires_grad=False)
+    assert p.requires_grad is False
+    q = cr.layers.Parameter(None, requires_grad=False)
+    assert q.requires_grad is False and not q.initialized and q._version == 0

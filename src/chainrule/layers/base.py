@@ -18,7 +18,7 @@ fills them in place from the input's size, dtype and device. An optimizer built 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,12 +48,13 @@ class Parameter(Variable):
 
     __slots__ = ()
 
-    def __init__(self, data: Any = None, name: str | None = None):
+    def __init__(self, data: Any = None, name: str | None = None, **kw: Any):
         if data is None:
-            Variable.__init__(self, 0.0, name)
+            Variable.__init__(self, 0.0, name, **kw)
             self.data = None
+            self._version = 0
         else:
-            super().__init__(data, name)
+            super().__init__(data, name, **kw)
 
     @property
     def initialized(self) -> bool:
@@ -158,6 +159,15 @@ class Layer:
     behaviour differs at inference (``Dropout``); see ``is_training()``.
     """
 
+    # set in __init__ through __dict__ (``__setattr__`` routes attribute assignment)
+    _params: _Registry
+    _layers: _Registry
+    _buffers: dict
+    training: bool
+
+    if TYPE_CHECKING:  # parameters, sub-layers and buffers are attributes registered at run time
+        def __getattr__(self, name: str) -> Any: ...
+
     def __init__(self) -> None:
         d = self.__dict__
         if "_params" not in d:
@@ -240,7 +250,7 @@ class Layer:
         if "__call__" in cls.__dict__:
             cls._call_is_forward = False
         elif "forward" in cls.__dict__ and (cls.__call__ is Layer.__call__ or cls._call_is_forward):
-            cls.__call__ = cls.__dict__["forward"]
+            cls.__call__ = cls.__dict__["forward"]  # type: ignore[method-assign]
             cls._call_is_forward = True
 
     _call_is_forward = False
@@ -413,7 +423,7 @@ class Layer:
         filled from the array (its dtype, the model's device), in place. Raises ``ValueError`` listing every missing, unexpected or
         wrongly shaped name (missing/unexpected only when ``strict``); nothing is changed then.
         """
-        slots = {}
+        slots: dict = {}
         for full, owner, local, kind in self._slots():
             slots.setdefault(full, (owner, local, kind))
         missing = []

@@ -18,9 +18,7 @@ from .linear import fill
 __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
-def _positive(layer: str, name: str, v: Any, optional: bool = False) -> int | None:
-    if v is None and optional:
-        return None
+def _positive(layer: str, name: str, v: Any) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer, got {v!r}")
     return int(v)
@@ -37,7 +35,7 @@ class _ConvBase(Layer):
         super().__init__()
         name = type(self).__name__
         self.out_channels = _positive(name, "out_channels", out_channels)
-        self.in_channels = _positive(name, "in_channels", in_channels, optional=True)
+        self.in_channels: int | None = None if in_channels is None else _positive(name, "in_channels", in_channels)
         self.groups = _positive(name, "groups", groups)
         self.kernel_size = _pair(kernel_size, "kernel_size", name)
         self.stride = _pair(stride, "stride", name)

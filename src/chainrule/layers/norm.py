@@ -68,7 +68,7 @@ class BatchNorm(Layer):
         super().__init__()
         self.momentum, self.eps, self.affine = float(momentum), float(eps), bool(affine)
         self.dtype = None if dtype is None else np.dtype(dtype)
-        self.num_features = None
+        self.num_features: int | None = None
         self.register_param("gamma", Parameter(None) if self.affine else None)
         self.register_param("beta", Parameter(None) if self.affine else None)
         self.register_buffer("running_mean", None)

@@ -35,7 +35,7 @@ class RNN(Layer):
         rng = get_rng(rng)
         self.x2h = Linear(hidden, in_size=in_size, dtype=dtype, rng=rng)
         self.h2h = Linear(hidden, in_size=hidden, bias=False, dtype=dtype, rng=rng)
-        self.h = None
+        self.h: Variable | None = None
 
     def reset_state(self) -> None:
         """Forget the hidden state; the next call starts a new sequence."""
@@ -77,8 +77,8 @@ class LSTM(Layer):
         self.h2i = Linear(hidden, in_size=hidden, bias=False, dtype=dtype, rng=rng)
         self.h2o = Linear(hidden, in_size=hidden, bias=False, dtype=dtype, rng=rng)
         self.h2u = Linear(hidden, in_size=hidden, bias=False, dtype=dtype, rng=rng)
-        self.h = None
-        self.c = None
+        self.h: Variable | None = None
+        self.c: Variable | None = None
 
     def reset_state(self) -> None:
         """Forget the hidden and cell states; the next call starts a new sequence."""
