@@ -212,3 +212,34 @@ def test_stale_temp_cleanup_spares_live_writers_and_other_targets(tmp_path):
     os.utime(old_unknown, (old, old))
     io.save({"w": np.ones(2)}, path)
     assert sorted(os.listdir(tmp_path)) == sorted(["m.safetensors", live.name, fresh_unknown.name, other.name])
+
+
+def test_optimizer_state_loaded_before_the_first_call_of_a_lazy_model_resumes_exactly(tmp_path):
+    import chainrule.functions as F
+    from chainrule import models
+
+    x = np.random.default_rng(0).standard_normal((16, 3))
+    t = np.random.default_rng(1).standard_normal((16, 2))
+
+    def steps(model, opt, n):
+        for _ in range(n):
+            loss = F.mean_squared_error(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            opt.step()
+
+    full = models.MLP([8, 2], activation=F.relu, rng=0)
+    steps(full, optim.Adam(full.params(), lr=0.05), 6)
+    half = models.MLP([8, 2], activation=F.relu, rng=0)
+    opt = optim.Adam(half.params(), lr=0.05)
+    steps(half, opt, 3)
+    io.save(half, tmp_path / "m.safetensors")
+    io.save(opt, tmp_path / "o.safetensors")
+
+    resumed = models.MLP([8, 2], activation=F.relu, rng=5)
+    ropt = optim.Adam(resumed.params(), lr=0.05)
+    io.load(tmp_path / "o.safetensors", into=ropt)  # parameters still uninitialised: applied at the next step
+    io.load(tmp_path / "m.safetensors", into=resumed)
+    steps(resumed, ropt, 3)
+    for a, b in zip(resumed.params(), full.params()):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12)

@@ -9,7 +9,8 @@ Writes are atomic: the file is written to a temporary file next to its destinati
 (``.NAME.PID-XXXX.tmp``), flushed to disk and moved over it with ``os.replace``. What survives
 a crash (or a kill) during ``save``: the previous file at ``path``, untouched, or the complete
 new one, never a mix; at most a temporary file, which the next ``save`` to the same path removes
-(when the process that wrote it is gone).
+(when the process that wrote it is gone: temp files are attributed by process id, so machines
+sharing a directory should not save to the same file name).
 
 Every file carries a SHA-256 of its data section (all tensor bytes, as stored) in the
 safetensors header's ``__metadata__`` under ``"sha256"``; ``load`` verifies it and raises
