@@ -231,3 +231,16 @@ def test_parameter_aliases():
     assert L.Layer.zero_grad is L.Layer.cleargrads
     p = Parameter(None)
     assert p.data is None and p.grad is None
+
+
+@pytest.mark.parametrize("layer, x, pattern", [
+    (lambda: L.LayerNorm(4), np.ones((2, 5)), r"LayerNorm\(normalized_shape=\(4,\).*\(2, 5\)"),
+    (lambda: L.RMSNorm(4), np.ones((2, 5)), r"RMSNorm\(normalized_shape=\(4,\).*\(2, 5\)"),
+    (lambda: L.BatchNorm(3), np.ones((2, 4)), r"BatchNorm\(num_features=3.*\(2, 4\)"),
+    (lambda: L.Embedding(5, 3), np.array([7]), r"Embedding\(num=5, dim=3\).*\[0, 5\)"),
+    (lambda: L.ConvTranspose2d(2, 3, in_channels=4, rng=0), np.ones((1, 3, 4, 4)),
+     r"ConvTranspose2d\(out_channels=2, in_channels=4.*\(N, 4, H, W\).*\(1, 3, 4, 4\)"),
+], ids=["LayerNorm", "RMSNorm", "BatchNorm", "Embedding", "ConvTranspose2d"])
+def test_other_layers_name_themselves_on_a_size_mismatch(layer, x, pattern):
+    with pytest.raises((ValueError, IndexError), match=pattern):
+        layer()(x)

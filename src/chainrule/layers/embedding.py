@@ -30,7 +30,11 @@ class Embedding(Layer):
         self.w = Parameter(np.asarray(w, dtype=dtype))
 
     def forward(self, ids: Any) -> Variable:
-        return embedding(self.w, ids)
+        try:
+            return embedding(self.w, ids)
+        except (ValueError, IndexError) as e:
+            kind = IndexError if isinstance(e, IndexError) else ValueError
+            raise kind(f"{self._describe()}: {e}") from None
 
     def extra_repr(self) -> str:
         return f"num={self.num}, dim={self.dim}"

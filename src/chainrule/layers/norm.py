@@ -101,8 +101,11 @@ class BatchNorm(Layer):
         dtype = self.running_mean.dtype
         if getattr(x, "dtype", None) is not dtype:
             x = conform_input(self, x, dtype)
-        return batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
-                          training=self.is_training(), momentum=self.momentum, eps=self.eps)
+        try:
+            return batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var,
+                              training=self.is_training(), momentum=self.momentum, eps=self.eps)
+        except ValueError as e:
+            raise ValueError(f"{self._describe()}: {e}") from None
 
     def extra_repr(self) -> str:
         return f"num_features={self.num_features}, momentum={self.momentum}, eps={self.eps}"
@@ -155,7 +158,10 @@ class _TrailingAxesNorm(Layer):
         gamma = self.gamma
         if gamma is not None and getattr(x, "dtype", None) is not gamma.data.dtype:
             x = conform_input(self, x, gamma.data.dtype)
-        return self._normalize(x)
+        try:
+            return self._normalize(x)
+        except ValueError as e:
+            raise ValueError(f"{self._describe()}: {e}") from None
 
     def _normalize(self, x: Any) -> Variable:
         raise NotImplementedError
