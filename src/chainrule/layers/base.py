@@ -208,8 +208,9 @@ class Layer:
         object.__delattr__(self, name)
 
     def register_param(self, name: str, param: Parameter | None) -> None:
-        """Register ``param`` under ``name`` (any string, e.g. ``"w"``); None reserves the slot
-        of a parameter created later (lazy initialisation keeps the order stable)."""
+        """Register ``param`` under ``name`` (any string, e.g. ``"w"``). A lazy layer registers
+        ``Parameter(None)`` and fills it at its first call (optimizers can hold it meanwhile);
+        None leaves an empty slot (an absent bias), skipped by ``params()``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_param: expected a Parameter or None, got {type(param).__name__}")
         if "_params" not in self.__dict__:
