@@ -401,8 +401,8 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
                 d /= o
         except (TypeError, ValueError) as e:
             shape = getattr(o, "shape", ())
-            raise type(e)(f"in-place {sym}: cannot update a variable of shape {tuple(d.shape)} and dtype "
-                          f"{d.dtype} with an operand of shape {tuple(shape)}: {e}") from e
+            raise _error_class(e)(f"in-place {sym}: cannot update a variable of shape {tuple(d.shape)} and "
+                                  f"dtype {d.dtype} with an operand of shape {tuple(shape)}: {e}") from e
         self._version += 1
         return self
 
@@ -489,3 +489,4 @@ from ..functions import arithmetic as _ar  # noqa: E402
 from ..functions.arithmetic import AddScalar as _AddScalar, MulScalar as _MulScalar  # noqa: E402
 from .. import functions as _F  # noqa: E402
 from .config import get_config as _get_config  # noqa: E402
+from .function import _like as _error_class  # noqa: E402
