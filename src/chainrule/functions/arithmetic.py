@@ -28,7 +28,7 @@ def _unbroadcast(gx: Any, x: Any) -> Any:
 
 def _unbroadcast_data(gx: Any, x: Any) -> Any:
     """``_unbroadcast`` on arrays (``x`` is the input Variable)."""
-    shape = x.data.shape
+    shape = x._data.shape
     return gx if gx.shape == shape else sum_to_array(gx, shape)
 
 
@@ -104,8 +104,8 @@ class Mul(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        return (_unbroadcast_data(gy * like_grad(x1.data, gy), x0),
-                _unbroadcast_data(gy * like_grad(x0.data, gy), x1))
+        return (_unbroadcast_data(gy * like_grad(x1._data, gy), x0),
+                _unbroadcast_data(gy * like_grad(x0._data, gy), x1))
 
 
 class Div(Function):
@@ -123,7 +123,7 @@ class Div(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        a, b = like_grad(x0.data, gy), like_grad(x1.data, gy)
+        a, b = like_grad(x0._data, gy), like_grad(x1._data, gy)
         gx0 = gy / b
         return _unbroadcast_data(gx0, x0), _unbroadcast_data(-gx0 * a / b, x1)
 
@@ -148,7 +148,7 @@ class Pow(Function):
         y = self.outputs[0]()
         if y is None:
             y = x0 ** x1
-        a, b = x0.data, x1.data
+        a, b = x0._data, x1._data
         g0 = gy * x1 * x0 ** (x1 - 1)
         zero_exp = b == 0
         if zero_exp.any():
@@ -162,7 +162,7 @@ class Pow(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        a, b = like_grad(x0.data, gy), like_grad(x1.data, gy)
+        a, b = like_grad(x0._data, gy), like_grad(x1._data, gy)
         xp = xp_of(gy)
         with np.errstate(divide="ignore", invalid="ignore"):
             g0 = gy * b * a ** (b - 1)

@@ -187,7 +187,7 @@ class Linear(Function):
 
     def backward_data(self, gy):
         inputs = self.inputs
-        x, W = inputs[0].data, inputs[1].data
+        x, W = inputs[0]._data, inputs[1]._data
         if x.ndim != 2:  # one GEMM over all leading axes
             gy2 = gy.reshape(-1, gy.shape[-1])
             gx = (gy2 @ W.T).reshape(x.shape) if self.need_x else None
@@ -197,7 +197,7 @@ class Linear(Function):
             gW = x.T @ gy
         if len(inputs) == 2:
             return gx, gW
-        b = inputs[2].data
+        b = inputs[2]._data
         if gy.ndim == 2 and b.shape == gy.shape[1:] and gy.__class__ is np.ndarray:
             return gx, gW, np.add.reduce(gy, axis=0)  # the usual bias: sum over the batch
         return gx, gW, sum_to_array(gy, b.shape)
