@@ -139,3 +139,12 @@ def test_gelu_0d_and_integer_inputs():
     assert F.gelu(np.array(1.0), approximate="tanh").data == pytest.approx(0.8411919906082768, rel=1e-15)
     np.testing.assert_allclose(F.gelu(np.array([1, -2])).data, [0.8413447460685429, -0.04550026389635842],
                                rtol=1e-15)
+
+
+def test_normal_cdf_float32_tails():
+    mpmath = pytest.importorskip("mpmath")
+    x = np.linspace(-13.0, 6.0, 1901, dtype=np.float32)
+    exact = np.array([float(mpmath.ncdf(mpmath.mpf(float(v)))) for v in x])
+    got = _normal_cdf(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=1e-5, atol=0)

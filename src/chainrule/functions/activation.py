@@ -75,28 +75,40 @@ def _compute_dtype(x: Any) -> Any:
 def _erfc_tail(a: Any, kind: str, w: Any = None, s: float = 1.0) -> Any:
     """erfc(a) for an array of a >= 1 (a may be inf). ``a * a`` is taken as ``s * w * w``
     when ``w`` is given (``a = |x| / sqrt2`` from ``w = |x|``, ``s = 0.5``), so the rounding
-    of ``a`` itself does not reach the exponential."""
+    of ``a`` itself does not reach the exponential. Overwrites ``a`` and ``w`` (the callers'
+    scratch arrays): every large temporary is a fresh mapping and page faults, so few are made."""
     xp = xp_of(a)
     num, den = _ERFC_TAIL[kind]
-    a = xp.minimum(a, 90.0)  # erfc(27) underflows in every float dtype
-    w = a if w is None else xp.minimum(w, 90.0)
-    u = 1.0 / (a * a)
+    xp.minimum(a, 90.0, out=a)  # erfc(27) underflows in every float dtype
+    if w is None:
+        w = a.copy()
+    else:
+        xp.minimum(w, 90.0, out=w)
+    u = a * a
+    xp.reciprocal(u, out=u)
     r = _horner(u, num)
     r /= _horner(u, den)
     r /= a
+    if kind == "f":  # float32: the rounding of w*w costs at most a few ulp here
+        w *= w
+        w *= -s
+        with np.errstate(under="ignore"):
+            r *= xp.exp(w, out=w)
+        return r
     # exp(-s*w*w) without the rounding error of w*w (which exp would multiply by w*w):
     # w = hi + lo with hi on a 1/64 grid, so s*hi*hi is exact, and exp(-s w^2) = exp(-s hi^2) exp(-s lo (w + hi))
-    hi = xp.floor(w * 64.0)
+    hi = w * 64.0
+    xp.floor(hi, out=hi)
     hi *= 1.0 / 64.0
     lo = w - hi
-    lo *= w + hi
+    w += hi
+    lo *= w
     hi *= hi
-    if s != 1.0:
-        hi *= s
-        lo *= s
+    hi *= -s
+    lo *= -s
     with np.errstate(under="ignore"):
-        r *= xp.exp(-hi)
-        r *= xp.exp(-lo)
+        r *= xp.exp(hi, out=hi)
+        r *= xp.exp(lo, out=lo)
     return r
 
 
@@ -119,18 +131,33 @@ def _erf_array(x: Any) -> Any:
     if x.ndim == 0:
         return _erf_array(x.reshape(1)).reshape(())
     dt = _compute_dtype(x)
-    z = x if x.dtype == dt else x.astype(dt)
+    xp = xp_of(x)
+    z = x.astype(dt) if x.dtype != dt else x.copy()
     kind = dt.char
-    xp = xp_of(z)
-    y = _small_erf(z, kind)
     a = xp.abs(z)
     big = a > 1.0
-    if big.any():
-        # the tail formula on the whole array and a masked copy: cheaper than gathering and
-        # scattering the tail elements with boolean indexing
-        e = _erfc_tail(xp.maximum(a, 1.0), kind)
-        xp.subtract(1.0, e, out=e)
-        xp.copyto(y, xp.copysign(e, z), where=big)
+    if not big.any():
+        return _finish(_small_erf(z, kind), x)
+    # Both formulas on the whole array (the polynomial on z clipped to [-1, 1], the tail on
+    # |z| >= 1), merged by a multiply with the mask: plain SIMD passes, much cheaper than
+    # boolean indexing, np.where or masked copies.
+    e = _erfc_tail(xp.maximum(a, 1.0, out=a), kind)
+    xp.subtract(1.0, e, out=e)
+    xp.copysign(e, z, out=e)  # erf(z) for |z| > 1
+    y = _small_erf(xp.clip(z, -1.0, 1.0, out=z), kind)
+    _merge(y, e, big)
+    return _finish(y, x)
+
+
+def _merge(small: Any, tail: Any, big: Any) -> None:
+    """``small`` becomes ``tail`` where ``big`` and stays itself elsewhere, exactly (both finite)."""
+    tail *= big
+    xp_of(big).logical_not(big, out=big)
+    small *= big
+    small += tail
+
+
+def _finish(y: Any, x: Any) -> Any:
     return y if y.dtype == x.dtype or x.dtype.kind != "f" else y.astype(x.dtype)
 
 
@@ -139,21 +166,29 @@ def _normal_cdf(x: Any) -> Any:
     if x.ndim == 0:
         return _normal_cdf(x.reshape(1)).reshape(())
     dt = _compute_dtype(x)
+    xp = xp_of(x)
     z = x * dt.type(1.0 / _SQRT2)
     if z.dtype != dt:
         z = z.astype(dt)
     kind = dt.char
-    xp = xp_of(z)
-    cdf = _small_erf(z, kind)
-    cdf *= 0.5
-    cdf += 0.5
     a = xp.abs(z)
     big = a > 1.0
-    if big.any():  # as in _erf_array: the tail on the whole array, then a masked copy
-        w = xp.abs(x if x.dtype == dt else x.astype(dt))
-        half_tail = _erfc_tail(xp.maximum(a, 1.0), kind, w, 0.5)
-        half_tail *= 0.5  # Phi for z < 0, 1 - Phi for z > 0
-        xp.copyto(cdf, xp.where(z > 0, 1.0 - half_tail, half_tail), where=big)
+    if not big.any():
+        cdf = _small_erf(z, kind)
+        cdf *= 0.5
+        cdf += 0.5
+        return cdf
+    # as in _erf_array: both formulas on the whole array, merged by multiplying with masks
+    tail = _erfc_tail(xp.maximum(a, 1.0, out=a), kind, xp.abs(x if x.dtype == dt else x.astype(dt)), 0.5)
+    tail *= 0.5  # Phi(-|x|): Phi for x < 0, 1 - Phi for x > 0
+    flip = tail * -2.0
+    flip += 1.0
+    flip *= z > 0
+    tail += flip  # tail + (1 - 2 tail) = 1 - tail where x > 0, tail itself elsewhere
+    cdf = _small_erf(xp.clip(z, -1.0, 1.0, out=z), kind)
+    cdf *= 0.5
+    cdf += 0.5
+    _merge(cdf, tail, big)
     return cdf
 
 
@@ -261,7 +296,7 @@ def _gelu_erf_grad(x: Any, cdf: Any, gy: Any) -> Any:
     x = _as_float(x)
     t = x * x
     t *= -0.5
-    t = xp_of(x).exp(t)
+    t = xp_of(x).exp(t, out=t) if t.ndim else xp_of(x).exp(t)
     t *= x
     t *= _INV_SQRT_2PI
     t += cdf
