@@ -7,7 +7,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from ._checks import as_input
+from ._checks import as_input, check_shape
 
 __all__ = ["broadcast_to", "sum_to", "expand", "sum_to_array"]
 
@@ -56,7 +56,9 @@ class SumTo(Function):
 def broadcast_to(x: Any, shape: Any) -> Any:
     """Broadcast ``x`` to ``shape`` (NumPy rules); gradient: ``sum_to`` back."""
     x = as_input("broadcast_to", x)
-    if tuple(x.shape) == tuple(shape):
+    if shape.__class__ is not tuple:  # a tuple's entries are checked by the array library
+        shape = check_shape("broadcast_to", shape)
+    if x.shape == shape:
         return x
     return BroadcastTo(shape)(x)
 
@@ -64,7 +66,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 def expand(x: Any, shape: Any) -> Any:
     """PyTorch spelling of ``broadcast_to``; ``-1`` keeps that axis' size."""
     x = as_input("expand", x)
-    shape = tuple(shape)
+    shape = check_shape("expand", shape)
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: target shape {shape} has fewer axes than input shape {x.shape}")
@@ -75,6 +77,8 @@ def expand(x: Any, shape: Any) -> Any:
 def sum_to(x: Any, shape: Any) -> Any:
     """Sum ``x`` down to ``shape``, the adjoint of broadcasting; gradient: ``broadcast_to``."""
     x = as_input("sum_to", x)
-    if tuple(x.shape) == tuple(shape):
+    if shape.__class__ is not tuple:  # a tuple's entries are checked by the array library
+        shape = check_shape("sum_to", shape)
+    if x.shape == shape:
         return x
     return SumTo(shape)(x)
