@@ -153,3 +153,18 @@ def test_retain_grad_keeps_one_intermediate_like_torch(torch):
     np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12)
     x.retain_grad()  # a leaf: nothing to do
     assert not x.retains_grad
+
+
+def test_hooks_and_retain_grad_on_outputs_of_a_multi_output_op_like_torch(torch):
+    x = cr.Variable(np.arange(4.0))
+    a, b = F.split(x, 2)
+    a.register_hook(lambda g: g * 10.0)
+    b.retain_grad()
+    F.sum(a * b).backward()
+    xt = torch.arange(4.0, dtype=torch.float64, requires_grad=True)
+    at, bt = torch.split(xt, 2)
+    at.register_hook(lambda g: g * 10.0)
+    bt.retain_grad()
+    (at * bt).sum().backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+    np.testing.assert_allclose(b.grad.data, bt.grad.numpy())
