@@ -94,3 +94,16 @@ def test_unchanged_inputs_of_a_multi_input_op_with_nonzero_versions_pass():
     b._version += 1
     with pytest.raises(RuntimeError, match=r"input 1 .* version 8"):
         y.backward()
+
+
+def test_the_issue_case_an_optimizer_step_between_forward_and_backward():
+    from chainrule import layers as L
+    from chainrule import optim
+
+    x, w = cr.Variable(np.ones(3)), L.Parameter(np.full(3, 2.0))
+    opt = optim.SGD([w], lr=0.1)
+    F.sum(x * w).backward()
+    y = F.sum(x * w)
+    opt.step()  # writes into w.data and bumps its version
+    with pytest.raises(RuntimeError, match=r"input of Mul .*input 1 \(shape \(3,\), dtype float64\) is at version 1"):
+        y.backward()
