@@ -104,8 +104,10 @@ class Mul(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        return (_unbroadcast_data(gy * like_grad(x1._data, gy), x0),
-                _unbroadcast_data(gy * like_grad(x0._data, gy), x1))
+        a, b = x0._data, x1._data
+        if a.dtype is not b.dtype:  # a 0-d operand of another dtype takes the gradient's
+            a, b = like_grad(a, gy), like_grad(b, gy)
+        return _unbroadcast_data(gy * b, x0), _unbroadcast_data(gy * a, x1)
 
 
 class Div(Function):
@@ -123,7 +125,9 @@ class Div(Function):
 
     def backward_data(self, gy):
         x0, x1 = self.inputs
-        a, b = like_grad(x0._data, gy), like_grad(x1._data, gy)
+        a, b = x0._data, x1._data
+        if a.dtype is not b.dtype:
+            a, b = like_grad(a, gy), like_grad(b, gy)
         gx0 = gy / b
         return _unbroadcast_data(gx0, x0), _unbroadcast_data(-gx0 * a / b, x1)
 
