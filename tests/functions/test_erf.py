@@ -148,3 +148,10 @@ def test_normal_cdf_float32_tails():
     got = _normal_cdf(x)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, exact, rtol=1e-5, atol=0)
+
+
+def test_float16_gelu_stays_float16():
+    x = cr.Variable(np.linspace(-4, 4, 9).astype(np.float16))
+    for approximate in ("none", "tanh"):
+        assert F.gelu(x, approximate=approximate).dtype == np.float16
+    assert F.erf(x).dtype == np.float16

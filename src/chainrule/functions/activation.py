@@ -30,10 +30,12 @@ _TANH_K = 0.044715
 
 # ----- erf -----
 # erf and the normal CDF from NumPy alone: a polynomial for |z| <= 1 and a rational tail for
-# |z| > 1, each a few in-place passes. The coefficients were fitted for this file (weighted
-# least squares in 50-digit arithmetic against mpmath's erf): float64 within about 1e-15
-# relative of the true erf (tests/functions/test_erf.py checks a dense grid against
-# math.erf), float32 within a few ulp, computed in float32.
+# |z| > 1, each a few in-place passes. The coefficients were fitted for this file: least
+# squares on 200 Chebyshev-spaced points in 50-digit arithmetic (mpmath), weighted for
+# relative error, the rational one re-weighted by its denominator for six rounds (degrees:
+# 11 and 9/9 for float64, 6 and 4/4 for float32, on t = z**2 in [0, 1] and u in [0, 1]).
+# float64: within about 1e-15 relative of the true erf (tests/functions/test_erf.py checks a
+# dense grid against math.erf); float32: within a few ulp, computed in float32.
 #   |z| <= 1:  erf(z) = z * P(z**2)
 #   |z| >  1:  erfc(|z|) = exp(-z**2) / |z| * N(u) / D(u),  u = 1 / z**2
 _ERF_SMALL = {
@@ -177,7 +179,7 @@ def _normal_cdf(x: Any) -> Any:
         cdf = _small_erf(z, kind)
         cdf *= 0.5
         cdf += 0.5
-        return cdf
+        return _finish(cdf, x)
     # as in _erf_array: both formulas on the whole array, merged by multiplying with masks
     tail = _erfc_tail(xp.maximum(a, 1.0, out=a), kind, xp.abs(x if x.dtype == dt else x.astype(dt)), 0.5)
     tail *= 0.5  # Phi(-|x|): Phi for x < 0, 1 - Phi for x > 0
@@ -189,7 +191,7 @@ def _normal_cdf(x: Any) -> Any:
     cdf *= 0.5
     cdf += 0.5
     _merge(cdf, tail, big)
-    return cdf
+    return _finish(cdf, x)
 
 
 class Erf(Function):
