@@ -102,10 +102,26 @@ def test_gradients_with_grad_outputs_and_create_graph():
 
 def test_differentiating_integer_data_is_an_error():
     x = cr.Variable(np.array([1, 2]))
-    with pytest.raises(TypeError, match="integer"):
+    assert not x.requires_grad  # integer data takes no gradient, as in PyTorch
+    with pytest.raises(RuntimeError, match="requires_grad"):
         (x * 2.0).backward()
     with pytest.raises(TypeError, match="integer"):
         cr.gradients(cr.variable(1.0) * 2.0, [x])
+    with pytest.raises(TypeError, match="floating-point"):
+        cr.Variable(np.array([1, 2]), requires_grad=True)
+    with pytest.raises(TypeError, match="floating-point"):
+        x.requires_grad = True
+
+
+@pytest.mark.parametrize("mask", [np.array([True, False, True]), np.array([1, 0, 2]),
+                                  cr.Variable(np.array([True, False, True]))])
+def test_backward_through_an_integer_or_bool_operand_gives_the_float_input_its_gradient(mask):
+    x = cr.Variable(np.array([1.0, 2.0, 3.0]))
+    F.sum(x * mask * 2.0).backward()
+    m = mask.data if isinstance(mask, cr.Variable) else mask
+    np.testing.assert_array_equal(x.grad.data, 2.0 * m)
+    if isinstance(mask, cr.Variable):
+        assert mask.grad is None
 
 
 def test_unchain():

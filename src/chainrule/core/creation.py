@@ -59,12 +59,12 @@ def variable(*values: float, name: str | None = None) -> Variable:
 
 
 def tensor(data: ArrayLike | Variable, dtype: DTypeLike | None = None, device: Device = None,
-           name: str | None = None, *, requires_grad: bool = True) -> Variable:
+           name: str | None = None, *, requires_grad: bool | None = None) -> Variable:
     """A new leaf Variable holding a copy of ``data``, cast to ``dtype`` when given.
 
     As ``Variable(data)``: arrays keep their dtype, Python numbers and lists get the default
     dtype (unlike PyTorch, ``tensor([1, 2])`` is floating; ask for ``dtype=cr.int64``), and
-    ``requires_grad`` is True unless turned off.
+    ``requires_grad`` is True for floating data unless turned off (integer data takes no gradient).
     """
     if dtype is not None and isinstance(data, (numbers.Number, list, tuple)):
         try:

@@ -84,13 +84,19 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
     __array_priority__ = 200
     __array_ufunc__ = None  # ndarray <op> Variable defers to Variable; np.exp(variable) is an error, not a silent copy
 
-    def __init__(self, data: Any, name: str | None = None, *, requires_grad: bool = True):
+    def __init__(self, data: Any, name: str | None = None, *, requires_grad: bool | None = None):
         self._data = _to_array(data)
         self.name = name
         self.grad = None
         self.creator = None
         self.generation = 0
         self._version = 0
+        floating = self._data.dtype.kind in "fc"
+        if requires_grad is None:
+            requires_grad = floating  # integer and bool data (masks, labels) take no gradient
+        elif requires_grad and not floating:
+            raise TypeError(f"Variable: only floating-point data can require gradients "
+                            f"(dtype {self._data.dtype}, shape {self._data.shape})")
         self._requires_grad = bool(requires_grad)
 
     @classmethod
@@ -125,6 +131,9 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
         if not flag and self.creator is not None:
             raise RuntimeError("requires_grad: only a leaf variable's flag can be set to False (this one was "
                                f"made by {self.creator.name}); use v.detach() for a copy that takes no gradient")
+        if flag and self._data is not None and self._data.dtype.kind not in "fc":
+            raise TypeError(f"requires_grad: only floating-point data can require gradients "
+                            f"(dtype {self._data.dtype}, shape {self._data.shape})")
         self._requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Variable":
