@@ -12,17 +12,21 @@ from typing import Any, Callable
 
 
 class Config:
-    """Immutable snapshot of the switches. ``tapes`` is a tuple of recording GradientTapes."""
+    """Immutable snapshot of the switches. ``tapes`` is a tuple of recording GradientTapes;
+    ``interceptors`` the callables ``h(function, inputs, output)`` that the recording path calls
+    after every op (a tape's, forward mode's; ``core/function.py``)."""
 
-    __slots__ = ("enable_backprop", "train", "tapes")
+    __slots__ = ("enable_backprop", "train", "tapes", "interceptors")
 
-    def __init__(self, enable_backprop: bool = True, train: bool = True, tapes: tuple = ()):
+    def __init__(self, enable_backprop: bool = True, train: bool = True, tapes: tuple = (),
+                 interceptors: tuple = ()):
         self.enable_backprop = enable_backprop
         self.train = train
         self.tapes = tapes
+        self.interceptors = interceptors
 
     def replace(self, **kw: Any) -> "Config":
-        new = Config(self.enable_backprop, self.train, self.tapes)
+        new = Config(self.enable_backprop, self.train, self.tapes, self.interceptors)
         for k, v in kw.items():
             setattr(new, k, v)
         return new

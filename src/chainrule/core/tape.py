@@ -56,8 +56,11 @@ class GradientTape:
     # ----- context management -----
     def __enter__(self) -> "GradientTape":
         cfg = _state.get()
-        tapes = cfg.tapes if self in cfg.tapes else cfg.tapes + (self,)
-        self._tokens.append(_state.set(cfg.replace(tapes=tapes)))
+        if self in cfg.tapes:
+            new = cfg
+        else:  # a tape sees the ops through its interceptor on the recording path
+            new = cfg.replace(tapes=cfg.tapes + (self,), interceptors=cfg.interceptors + (self._intercept,))
+        self._tokens.append(_state.set(new))
         self._recording = True
         return self
 
@@ -66,9 +69,10 @@ class GradientTape:
         if not self._tokens:
             self._recording = False
 
-    def _record(self, function: Any) -> None:
-        """Called by ``Function.__call__`` for every op run while this tape is active."""
-        if self._recording:
+    def _intercept(self, function: Any, inputs: Any, out: Any) -> None:
+        """The tape's interceptor: called by the recording path after every op run while the
+        tape is active; keeps the op when it was recorded in the graph and the tape records."""
+        if self._recording and getattr(out if out.__class__ is not list else out[0], "creator", None) is function:
             self._ops.append(function)
 
     @property

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
-from .broadcast import sum_to, sum_to_array
+from ..core.op import Op, declare, register_function
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "rdiv", "neg", "pow", "rpow",
            "add_scalar", "sub_scalar", "mul_scalar", "div_scalar"]
@@ -22,14 +22,10 @@ _float = float
 _int = int
 
 
-def _unbroadcast(gx: Any, x: Any) -> Any:
-    return gx if gx.shape == x.shape else sum_to(gx, x.shape)
-
-
-def _unbroadcast_data(gx: Any, x: Any) -> Any:
-    """``_unbroadcast`` on arrays (``x`` is the input Variable)."""
-    shape = x._data.shape
-    return gx if gx.shape == shape else sum_to_array(gx, shape)
+def _unbroadcast(ns: Any, g: Any, x: Any) -> Any:
+    """``g`` summed down to the shape of ``x`` (arrays or Variables alike)."""
+    shape = x.shape
+    return g if g.shape == shape else ns.sum_to(g, shape)
 
 
 # ----- dtypes: a 0-d operand does not promote an n-d one (PyTorch's rule) -----
@@ -56,7 +52,7 @@ def like_grad(a: Any, gy: Any) -> Any:
 
 
 # ----- Variable (op) Variable -----
-class Add(Function):
+class Add(Op):
     __slots__ = ()
 
     def forward(self, x0, x1):
@@ -64,16 +60,14 @@ class Add(Function):
             x0, x1 = match_0d(x0, x1)
         return x0 + x1
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return _unbroadcast(gy, x0), _unbroadcast(gy, x1)
+    def vjp(self, ns, gy, y, x0, x1):
+        return _unbroadcast(ns, gy, x0), _unbroadcast(ns, gy, x1)
 
-    def backward_data(self, gy):
-        x0, x1 = self.inputs
-        return _unbroadcast_data(gy, x0), _unbroadcast_data(gy, x1)
+    def jvp(self, ns, ts, y, x0, x1):
+        return ts[0] + ts[1]
 
 
-class Sub(Function):
+class Sub(Op):
     __slots__ = ()
 
     def forward(self, x0, x1):
@@ -81,16 +75,14 @@ class Sub(Function):
             x0, x1 = match_0d(x0, x1)
         return x0 - x1
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return _unbroadcast(gy, x0), _unbroadcast(-gy, x1)
+    def vjp(self, ns, gy, y, x0, x1):
+        return _unbroadcast(ns, gy, x0), _unbroadcast(ns, -gy, x1)
 
-    def backward_data(self, gy):
-        x0, x1 = self.inputs
-        return _unbroadcast_data(gy, x0), _unbroadcast_data(-gy, x1)
+    def jvp(self, ns, ts, y, x0, x1):
+        return ts[0] - ts[1]
 
 
-class Mul(Function):
+class Mul(Op):
     __slots__ = ()
 
     def forward(self, x0, x1):
@@ -98,19 +90,16 @@ class Mul(Function):
             x0, x1 = match_0d(x0, x1)
         return x0 * x1
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        return _unbroadcast(gy * x1, x0), _unbroadcast(gy * x0, x1)
+    def vjp(self, ns, gy, y, x0, x1):
+        if x0.dtype is not x1.dtype:  # a 0-d operand of another dtype takes the gradient's
+            x0, x1 = like_grad(x0, gy), like_grad(x1, gy)
+        return _unbroadcast(ns, gy * x1, x0), _unbroadcast(ns, gy * x0, x1)
 
-    def backward_data(self, gy):
-        x0, x1 = self.inputs
-        a, b = x0._data, x1._data
-        if a.dtype is not b.dtype:  # a 0-d operand of another dtype takes the gradient's
-            a, b = like_grad(a, gy), like_grad(b, gy)
-        return _unbroadcast_data(gy * b, x0), _unbroadcast_data(gy * a, x1)
+    def jvp(self, ns, ts, y, x0, x1):
+        return ts[0] * x1 + x0 * ts[1]
 
 
-class Div(Function):
+class Div(Op):
     __slots__ = ()
 
     def forward(self, x0, x1):
@@ -118,21 +107,17 @@ class Div(Function):
             x0, x1 = match_0d(x0, x1)
         return x0 / x1
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        gx0 = gy / x1
-        return _unbroadcast(gx0, x0), _unbroadcast(-gx0 * x0 / x1, x1)
+    def vjp(self, ns, gy, y, x0, x1):
+        if x0.dtype is not x1.dtype:
+            x0, x1 = like_grad(x0, gy), like_grad(x1, gy)
+        g0 = gy / x1
+        return _unbroadcast(ns, g0, x0), _unbroadcast(ns, -g0 * x0 / x1, x1)
 
-    def backward_data(self, gy):
-        x0, x1 = self.inputs
-        a, b = x0._data, x1._data
-        if a.dtype is not b.dtype:
-            a, b = like_grad(a, gy), like_grad(b, gy)
-        gx0 = gy / b
-        return _unbroadcast_data(gx0, x0), _unbroadcast_data(-gx0 * a / b, x1)
+    def jvp(self, ns, ts, y, x0, x1):
+        return (ts[0] - ts[1] * y) / x1
 
 
-class Pow(Function):
+class Pow(Op):
     """``x0 ** x1`` with a Variable exponent. Gradients follow PyTorch at the edges: the base
     gets 0 where the exponent is 0, and the exponent gets 0 where the base is 0 and the
     exponent is >= 0 (so ``relu(x) ** p`` has finite gradients)."""
@@ -144,61 +129,46 @@ class Pow(Function):
             x0, x1 = match_0d(x0, x1)
         return x0 ** x1
 
-    def backward(self, gy):
-        from .indexing import MaskedFill
-        from .math import log
-
-        x0, x1 = self.inputs
-        y = self.outputs[0]()
-        if y is None:
-            y = x0 ** x1
-        a, b = x0._data, x1._data
-        g0 = gy * x1 * x0 ** (x1 - 1)
-        zero_exp = b == 0
-        if zero_exp.any():
-            g0 = MaskedFill(zero_exp, 0.0)(g0)
-        zero_base = (a == 0) & (b >= 0)
-        if zero_base.any():  # log of 1 instead of log(0): value 0 and no 0 * inf in any order
-            logx0 = log(MaskedFill(zero_base, 1.0)(x0))
-        else:
-            logx0 = log(x0)
-        return _unbroadcast(g0, x0), _unbroadcast(gy * y * logx0, x1)
-
-    def backward_data(self, gy):
-        x0, x1 = self.inputs
-        a, b = like_grad(x0._data, gy), like_grad(x1._data, gy)
-        xp = xp_of(gy)
+    @staticmethod
+    def _partials(ns, y, x0, x1):
+        """``(d y/d x0, d y/d x1)`` elementwise, with the edge cases above."""
+        a, b = ns.data(x0), ns.data(x1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            g0 = gy * b * a ** (b - 1)
+            d0 = x1 * x0 ** (x1 - 1)
             zero_exp = b == 0
             if zero_exp.any():
-                g0 = xp.where(zero_exp, 0, g0).astype(g0.dtype, copy=False)
+                d0 = ns.fill(d0, zero_exp, 0.0)
             zero_base = (a == 0) & (b >= 0)
-            y = self.output_data()
-            if zero_base.any():
-                logx0 = xp.log(xp.where(zero_base, 1, a))
-            else:
-                logx0 = xp.log(a)
-            g1 = gy * y * logx0
-        return _unbroadcast_data(g0, x0), _unbroadcast_data(g1, x1)
+            if zero_base.any():  # log of 1 instead of log(0): value 0 and no 0 * inf in any order
+                x0 = ns.fill(x0, zero_base, 1.0)
+            d1 = y * ns.log(x0)
+        return d0, d1
+
+    def vjp(self, ns, gy, y, x0, x1):
+        x0, x1 = like_grad(x0, gy), like_grad(x1, gy)
+        d0, d1 = self._partials(ns, y, x0, x1)
+        return _unbroadcast(ns, gy * d0, x0), _unbroadcast(ns, gy * d1, x1)
+
+    def jvp(self, ns, ts, y, x0, x1):
+        d0, d1 = self._partials(ns, y, x0, x1)
+        return ts[0] * d0 + ts[1] * d1
 
 
-class Neg(Function):
+class Neg(Op):
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return -x
 
-    def backward(self, gy):
-        return -gy
-
-    def backward_data(self, gy):
+    def vjp(self, ns, gy, y, x):
         return -gy
 
 
 # ----- Variable (op) Python number -----
-class AddScalar(Function):
+class AddScalar(Op):
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -206,18 +176,16 @@ class AddScalar(Function):
     def forward(self, x):
         return x + self.c
 
-    def backward(self, gy):
-        return gy
-
-    def backward_data(self, gy):
+    def vjp(self, ns, gy, y, x):
         return gy
 
 
-class MulScalar(Function):
+class MulScalar(Op):
     """``x * c`` for a constant ``c``: a Python number, or an array (a mask, a sign pattern)
     that gets no gradient."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -225,17 +193,15 @@ class MulScalar(Function):
     def forward(self, x):
         return x * self.c
 
-    def backward(self, gy):
-        return MulScalar(self.c)(gy)
-
-    def backward_data(self, gy):
-        return gy * self.c
+    def vjp(self, ns, gy, y, x):
+        return ns.scale(gy, self.c)
 
 
-class RSubScalar(Function):
-    __slots__ = ("c",)
-
+class RSubScalar(Op):
     """``c - x``."""
+
+    __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -243,17 +209,15 @@ class RSubScalar(Function):
     def forward(self, x):
         return self.c - x
 
-    def backward(self, gy):
-        return -gy
-
-    def backward_data(self, gy):
+    def vjp(self, ns, gy, y, x):
         return -gy
 
 
-class DivScalar(Function):
-    __slots__ = ("c",)
-
+class DivScalar(Op):
     """``x / c``."""
+
+    __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -261,17 +225,15 @@ class DivScalar(Function):
     def forward(self, x):
         return x / self.c
 
-    def backward(self, gy):
-        return gy / self.c
-
-    def backward_data(self, gy):
+    def vjp(self, ns, gy, y, x):
         return gy / self.c
 
 
-class RDivScalar(Function):
-    __slots__ = ("c",)
-
+class RDivScalar(Op):
     """``c / x``."""
+
+    __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -279,15 +241,15 @@ class RDivScalar(Function):
     def forward(self, x):
         return self.c / x
 
-    def backward(self, gy):
-        x, = self.inputs
+    def vjp(self, ns, gy, y, x):
         return gy * (-self.c) / (x * x)
 
 
-class PowScalar(Function):
-    __slots__ = ("c",)
-
+class PowScalar(Op):
     """``x ** c`` for a number ``c``."""
+
+    __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -295,8 +257,7 @@ class PowScalar(Function):
     def forward(self, x):
         return x ** self.c
 
-    def backward(self, gy):
-        x, = self.inputs
+    def vjp(self, ns, gy, y, x):
         c = self.c
         if c == 0:
             return gy * 0.0
@@ -314,11 +275,12 @@ def _log_number(c: Any) -> float:
     return -math.inf if c == 0 else math.nan
 
 
-class RPowScalar(Function):
-    __slots__ = ("c",)
-
+class RPowScalar(Op):
     """``c ** x`` for a number ``c``. The gradient is ``c ** x * log(c)`` (NaN for c < 0, as
     PyTorch has it); for c == 0 it is 0 where x >= 0 and -inf where x < 0."""
+
+    __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c):
         self.c = c
@@ -326,23 +288,13 @@ class RPowScalar(Function):
     def forward(self, x):
         return self.c ** x
 
-    def backward(self, gy):
+    def vjp(self, ns, gy, y, x):
         c = self.c
         if c == 0:
-            x = self.inputs[0].data
-            return MulScalar(xp_of(x).where(x >= 0, 0.0, -math.inf).astype(x.dtype, copy=False))(gy)
-        y = self.outputs[0]()
-        if y is None:
-            y = rpow(self.inputs[0], c)
-        return gy * y * _log_number(c)
-
-    def backward_data(self, gy):
-        c = self.c
-        x = self.inputs[0].data
-        if c == 0:
-            return gy * xp_of(x).where(x >= 0, 0.0, -math.inf).astype(x.dtype, copy=False)
+            a = ns.data(x)
+            return ns.scale(gy, xp_of(a).where(a >= 0, 0.0, -math.inf).astype(a.dtype, copy=False))
         with np.errstate(invalid="ignore"):
-            return gy * self.output_data() * _log_number(c)
+            return gy * y * _log_number(c)
 
 
 # ----- public functions -----
@@ -362,62 +314,123 @@ def _sub_scalar(c: Any) -> Function:
     return AddScalar(-c)
 
 
+# ----- sample inputs for the op table (tests/test_ops_table.py) -----
+def _binary_samples(rng: Any, positive: bool = False) -> list:
+    """Operand pairs: same shape, broadcasting both ways, 0-d with n-d, a number on either side."""
+    def r(*shape):
+        a = rng.standard_normal(shape)
+        return rng.uniform(0.5, 2.0, shape) if positive else a
+    return [(r(3, 4), r(3, 4)), (r(3, 1), r(4)), (r(), r(2, 3)), (r(2, 3), 1.5), (-0.75, r(2, 3)),
+            (r(2, 3)[:, ::2], r(2, 2).T[:, :1])]
+
+
+def _unary_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)),), (rng.standard_normal(()),), (rng.standard_normal((4, 3)).T,)]
+
+
+def _scalar_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)), 1.5), (rng.standard_normal(()), -2.0)]
+
+
+def _nonzero_samples(rng: Any) -> list:
+    """Operands kept away from 0 (divisors)."""
+    return [tuple(a if isinstance(a, float) else np.sign(a) * (np.abs(a) + 0.5) for a in case)
+            for case in _binary_samples(rng)]
+
+
+def _pow_samples(rng: Any) -> list:
+    base = rng.uniform(0.5, 2.0, (3, 4))
+    return [(base, rng.standard_normal((3, 4))), (base, rng.standard_normal(4)), (base, 3),
+            (base, 0.5), (base, 2), (1.5, rng.standard_normal((3, 4))), (rng.uniform(0.5, 2.0, ()), base)]
+
+
+# ----- public functions -----
+@declare(Add, AddScalar, samples=_binary_samples, torch=lambda t, a, b: a + b)
 def add(x0: Any, x1: Any) -> Any:
     """``x0 + x1`` with broadcasting."""
     return binary(x0, x1, Add, AddScalar, AddScalar)
 
 
+@declare(Sub, AddScalar, RSubScalar, samples=_binary_samples, torch=lambda t, a, b: a - b)
 def sub(x0: Any, x1: Any) -> Any:
     """``x0 - x1`` with broadcasting."""
     return binary(x0, x1, Sub, _sub_scalar, RSubScalar)
 
 
+@declare(Sub, samples=_binary_samples, torch=lambda t, a, b: b - a)
 def rsub(x0: Any, x1: Any) -> Any:
     """``x1 - x0`` (the reflected form of ``sub``)."""
     return sub(x1, x0)
 
 
+@declare(Mul, MulScalar, samples=_binary_samples, torch=lambda t, a, b: a * b)
 def mul(x0: Any, x1: Any) -> Any:
     """``x0 * x1`` with broadcasting."""
     return binary(x0, x1, Mul, MulScalar, MulScalar)
 
 
+@declare(Div, DivScalar, RDivScalar, samples=_nonzero_samples, torch=lambda t, a, b: a / b)
 def div(x0: Any, x1: Any) -> Any:
     """``x0 / x1`` with broadcasting."""
     return binary(x0, x1, Div, DivScalar, RDivScalar)
 
 
+@declare(Div, samples=_nonzero_samples, torch=lambda t, a, b: b / a)
 def rdiv(x0: Any, x1: Any) -> Any:
     """``x1 / x0`` (the reflected form of ``div``)."""
     return div(x1, x0)
 
 
+@declare(Neg, samples=_unary_samples, torch=lambda t, x: -x)
 def neg(x: Any) -> Any:
     """``-x``."""
     return Neg()(x)
 
 
+@declare(Pow, PowScalar, RPowScalar, samples=_pow_samples, torch=lambda t, a, b: a ** b)
 def pow(x: Any, c: Any) -> Any:
     """``x ** c``; ``c`` a number or a Variable/array (then differentiable in ``c`` too)."""
     return binary(x, c, Pow, PowScalar, RPowScalar)
 
 
+@declare(Pow, samples=lambda rng: [(rng.standard_normal((3, 4)), rng.uniform(0.5, 2.0, (3, 4))),
+                                   (rng.standard_normal(3), 2.0)],
+         torch=lambda t, x, c: c ** x)
 def rpow(x: Any, c: Any) -> Any:
     """``c ** x`` (the reflected form of ``pow``)."""
     return pow(c, x)
 
 
+@declare(AddScalar, samples=_scalar_samples, torch=lambda t, x, c: x + c)
 def add_scalar(x: Any, c: float) -> Any:
+    """``x + c`` for a number ``c`` (keeps ``x``'s dtype)."""
     return AddScalar(c)(x)
 
 
+@declare(AddScalar, samples=_scalar_samples, torch=lambda t, x, c: x - c)
 def sub_scalar(x: Any, c: float) -> Any:
+    """``x - c`` for a number ``c``."""
     return AddScalar(-c)(x)
 
 
-def mul_scalar(x: Any, c: float) -> Any:
+@declare(MulScalar, samples=_scalar_samples, torch=lambda t, x, c: x * c)
+def mul_scalar(x: Any, c: Any) -> Any:
+    """``x * c`` for a constant ``c``: a number, or an array that gets no gradient."""
     return MulScalar(c)(x)
 
 
+@declare(DivScalar, samples=_scalar_samples, torch=lambda t, x, c: x / c)
 def div_scalar(x: Any, c: float) -> Any:
+    """``x / c`` for a number ``c``."""
     return DivScalar(c)(x)
+
+
+def _fill(x: Any, mask: Any, value: float) -> Any:
+    """``x`` with ``value`` where the constant boolean array ``mask`` is true (for rules)."""
+    from .indexing import MaskedFill  # indexing imports this module
+
+    return MaskedFill(mask, value)(x)
+
+
+register_function("scale", mul_scalar)
+register_function("fill", _fill)

@@ -1,58 +1,47 @@
-"""Broadcasting and its adjoint: ``broadcast_to`` and ``sum_to``."""
+"""Broadcasting and its adjoint: ``broadcast_to`` and ``sum_to`` (``sum_to_array``, the array
+form that derivative rules use, lives in ``core/arrayns.py``)."""
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.arrayns import sum_to_array
+from ..core.op import Op, declare
 from ._checks import as_input, check_shape
 
 __all__ = ["broadcast_to", "sum_to", "expand", "sum_to_array"]
 
 
-def sum_to_array(a: Any, shape: tuple) -> Any:
-    """Sum array ``a`` down to ``shape`` (the reverse of NumPy broadcasting)."""
-    shape = tuple(shape)
-    if a.shape == shape:
-        return a
-    if a.shape[1:] == shape:  # the common case: a bias-like gradient, summed over the batch axis
-        return np.add.reduce(a, axis=0) if type(a) is np.ndarray else a.sum(axis=0)
-    lead = a.ndim - len(shape)
-    if lead < 0:
-        raise ValueError(f"sum_to: cannot sum shape {a.shape} to larger shape {shape}")
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
-    y = a.sum(axis=axes, keepdims=True) if axes else a
-    if lead:
-        y = y.reshape(shape)
-    if y.shape != shape:
-        raise ValueError(f"sum_to: shape {a.shape} does not broadcast to {shape}")
-    return y
-
-
-class BroadcastTo(Function):
+class BroadcastTo(Op):
     def __init__(self, shape):
         self.shape = tuple(shape)
 
     def forward(self, x):
         return xp_of(x).broadcast_to(x, self.shape)
 
-    def backward(self, gy):
-        return sum_to(gy, self.inputs[0].shape)
+    def vjp(self, ns, gy, y, x):
+        return ns.sum_to(gy, x.shape)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.broadcast_to(ts[0], self.shape)
 
 
-class SumTo(Function):
+class SumTo(Op):
     def __init__(self, shape):
         self.shape = tuple(shape)
 
     def forward(self, x):
         return sum_to_array(x, self.shape)
 
-    def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
+    def vjp(self, ns, gy, y, x):
+        return ns.broadcast_to(gy, x.shape)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.sum_to(ts[0], self.shape)
 
 
+@declare(BroadcastTo, samples=lambda rng: [(rng.standard_normal((3, 1)), (2, 3, 4)), (rng.standard_normal(()), (2, 3))],
+         torch=lambda t, x, shape: t.broadcast_to(x, shape))
 def broadcast_to(x: Any, shape: Any) -> Any:
     """Broadcast ``x`` to ``shape`` (NumPy rules); gradient: ``sum_to`` back."""
     x = as_input("broadcast_to", x)
@@ -63,6 +52,8 @@ def broadcast_to(x: Any, shape: Any) -> Any:
     return BroadcastTo(shape)(x)
 
 
+@declare(BroadcastTo, samples=lambda rng: [(rng.standard_normal((3, 1)), (2, -1, 4))],
+         torch=lambda t, x, shape: x.expand(*shape))
 def expand(x: Any, shape: Any) -> Any:
     """PyTorch spelling of ``broadcast_to``; ``-1`` keeps that axis' size."""
     x = as_input("expand", x)
@@ -74,6 +65,9 @@ def expand(x: Any, shape: Any) -> Any:
     return broadcast_to(x, shape)
 
 
+@declare(SumTo, samples=lambda rng: [(rng.standard_normal((3, 4)), (3, 1)), (rng.standard_normal((2, 3, 4)), (3, 1)),
+                                   (rng.standard_normal((4, 3)).T, ())],
+         torch=lambda t, x, shape: x.sum_to_size(shape) if shape else x.sum())
 def sum_to(x: Any, shape: Any) -> Any:
     """Sum ``x`` down to ``shape``, the adjoint of broadcasting; gradient: ``broadcast_to``."""
     x = as_input("sum_to", x)

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from .arithmetic import Mul, MulScalar, binary, match_0d
-from .broadcast import sum_to
+from .arithmetic import _unbroadcast, binary, match_0d
 from ._checks import as_input
 
 __all__ = ["square", "sqrt", "rsqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid",
@@ -31,102 +30,86 @@ _new = Variable._new
 
 
 # ----- smooth unary ops -----
-class Square(Function):
+class Square(Op):
+    elementwise = True
+
     def forward(self, x):
         return x * x
 
-    def backward(self, gy):
-        return gy * self.inputs[0] * 2.0
+    def vjp(self, ns, gy, y, x):
+        return gy * x * 2.0
 
 
-class Sqrt(Function):
+class Sqrt(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).sqrt(x)
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = sqrt(self.inputs[0])
+    def vjp(self, ns, gy, y, x):
         return gy / y * 0.5
 
 
-class Rsqrt(Function):
+class Rsqrt(Op):
     """``1 / sqrt(x)``."""
+
+    elementwise = True
 
     def forward(self, x):
         return 1 / xp_of(x).sqrt(x)
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        y = self.outputs[0]()
-        if y is None:
-            y = rsqrt(x)
+    def vjp(self, ns, gy, y, x):
         return gy * y / x * -0.5
 
 
-class Exp(Function):
+class Exp(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).exp(x)
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = Exp()(self.inputs[0])
-        return Mul()(gy, y)
-
-    def backward_data(self, gy):
-        return gy * self.output_data()
+    def vjp(self, ns, gy, y, x):
+        return gy * y
 
 
-class Log(Function):
+class Log(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).log(x)
 
-    def backward(self, gy):
-        return gy / self.inputs[0]
-
-    def backward_data(self, gy):
-        return gy / self.inputs[0].data
+    def vjp(self, ns, gy, y, x):
+        return gy / x
 
 
-class Sin(Function):
+class Sin(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).sin(x)
 
-    def backward(self, gy):
-        return gy * cos(self.inputs[0])
-
-    def backward_data(self, gy):
-        return gy * xp_of(gy).cos(self.inputs[0].data)
+    def vjp(self, ns, gy, y, x):
+        return gy * ns.cos(x)
 
 
-class Cos(Function):
+class Cos(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).cos(x)
 
-    def backward(self, gy):
-        return -(gy * sin(self.inputs[0]))
-
-    def backward_data(self, gy):
-        return -(gy * xp_of(gy).sin(self.inputs[0].data))
+    def vjp(self, ns, gy, y, x):
+        return -(gy * ns.sin(x))
 
 
-class Tan(Function):
+class Tan(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).tan(x)
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = tan(self.inputs[0])
+    def vjp(self, ns, gy, y, x):
         return gy * (y * y + 1.0)
-
-
-def _tanh_grad(y: Any, gy: Any) -> Any:
-    """``gy * (1 - y**2)`` on arrays."""
-    t = gy * y
-    t *= y
-    return gy - t
 
 
 def _sigmoid(x: Any) -> Any:
@@ -144,40 +127,19 @@ def _sigmoid(x: Any) -> Any:
     return xp.reciprocal(t, out=t)
 
 
-def _sigmoid_grad(y: Any, gy: Any) -> Any:
-    """``gy * y * (1 - y)`` on arrays."""
-    t = 1 - y
-    t *= y
-    t *= gy
-    return t
+class Tanh(Op):
+    elementwise = True
 
-
-class Tanh(Function):
     def forward(self, x):
         return xp_of(x).tanh(x)
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = Tanh()(self.inputs[0])
-        return TanhGrad()(y, gy)
-
-    def backward_data(self, gy):
-        return _tanh_grad(self.output_data(), gy)
+    def vjp(self, ns, gy, y, x):
+        return gy * (1.0 - y * y)
 
 
-class TanhGrad(Function):
-    """``gy * (1 - y**2)`` from the tanh output ``y``: one node for the whole backward."""
+class Sigmoid(Op):
+    elementwise = True
 
-    def forward(self, y, gy):
-        return _tanh_grad(y, gy)
-
-    def backward(self, g):
-        y, gy = self.inputs
-        return g * gy * y * -2.0, TanhGrad()(y, g)
-
-
-class Sigmoid(Function):
     def forward(self, x):
         try:
             return _sigmoid(x)
@@ -186,50 +148,35 @@ class Sigmoid(Function):
                 raise
             return _sigmoid(x.astype(np.float64))
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = Sigmoid()(self.inputs[0])
-        return SigmoidGrad()(y, gy)
-
-    def backward_data(self, gy):
-        return _sigmoid_grad(self.output_data(), gy)
-
-
-class SigmoidGrad(Function):
-    """``gy * y * (1 - y)`` from the sigmoid output ``y``."""
-
-    def forward(self, y, gy):
-        return _sigmoid_grad(y, gy)
-
-    def backward(self, g):
-        y, gy = self.inputs
-        return g * gy * (1.0 - y * 2.0), SigmoidGrad()(y, g)
+    def vjp(self, ns, gy, y, x):
+        return gy * y * (1.0 - y)
 
 
 # ----- piecewise ops: the gradient is the incoming one times a constant mask -----
-class ReLU(Function):
+class ReLU(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).maximum(x, 0)
 
-    def backward(self, gy):
-        x = self.inputs[0].data
-        return MulScalar(x > 0)(gy)
-
-    def backward_data(self, gy):
-        return gy * (self.inputs[0].data > 0)
+    def vjp(self, ns, gy, y, x):
+        return ns.scale(gy, ns.data(x) > 0)
 
 
-class Abs(Function):
+class Abs(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).abs(x)
 
-    def backward(self, gy):
-        x = self.inputs[0].data
-        return MulScalar(xp_of(x).sign(x))(gy)
+    def vjp(self, ns, gy, y, x):
+        a = ns.data(x)
+        return ns.scale(gy, xp_of(a).sign(a))
 
 
-class Clip(Function):
+class Clip(Op):
+    elementwise = True
+
     def __init__(self, lo: Any, hi: Any):
         self.lo = lo
         self.hi = hi
@@ -237,16 +184,16 @@ class Clip(Function):
     def forward(self, x):
         return xp_of(x).clip(x, self.lo, self.hi)
 
-    def backward(self, gy):
-        x = self.inputs[0].data
+    def vjp(self, ns, gy, y, x):
+        a = ns.data(x)
         lo, hi = self.lo, self.hi
         if lo is None:
-            mask = x <= hi
+            mask = a <= hi
         elif hi is None:
-            mask = x >= lo
+            mask = a >= lo
         else:
-            mask = (x >= lo) & (x <= hi)
-        return MulScalar(mask)(gy)
+            mask = (a >= lo) & (a <= hi)
+        return ns.scale(gy, mask)
 
 
 def _split_mask(a: Any, b: Any, upper: bool, dtype: Any) -> Any:
@@ -255,21 +202,18 @@ def _split_mask(a: Any, b: Any, upper: bool, dtype: Any) -> Any:
     return win.astype(dtype) + (a == b).astype(dtype) * 0.5
 
 
-class _Extremum(Function):
+class _Extremum(Op):
     """``maximum``/``minimum`` of two broadcasting operands; ties split the gradient 1/2, 1/2."""
 
     upper = True
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        m0 = _split_mask(x0.data, x1.data, self.upper, gy.dtype)
-        g0 = MulScalar(m0)(gy)
-        g1 = MulScalar(1 - m0)(gy)
-        if x0.shape != gy.shape:
-            g0 = sum_to(g0, x0.shape)
-        if x1.shape != gy.shape:
-            g1 = sum_to(g1, x1.shape)
-        return g0, g1
+    def vjp(self, ns, gy, y, x0, x1):
+        m0 = _split_mask(ns.data(x0), ns.data(x1), self.upper, gy.dtype)
+        return (_unbroadcast(ns, ns.scale(gy, m0), x0), _unbroadcast(ns, ns.scale(gy, 1 - m0), x1))
+
+    def jvp(self, ns, ts, y, x0, x1):
+        m0 = _split_mask(ns.data(x0), ns.data(x1), self.upper, y.dtype)
+        return ns.scale(ts[0], m0) + ns.scale(ts[1], 1 - m0)
 
 
 class Maximum(_Extremum):
@@ -290,10 +234,11 @@ class Minimum(_Extremum):
         return xp_of(x0).minimum(x0, x1)
 
 
-class _ExtremumScalar(Function):
+class _ExtremumScalar(Op):
     """``maximum``/``minimum`` with a Python number ``c`` (keeps the Variable's dtype)."""
 
     upper = True
+    elementwise = True
 
     def __init__(self, c: Any):
         self.c = c
@@ -302,9 +247,8 @@ class _ExtremumScalar(Function):
         xp = xp_of(x)
         return xp.maximum(x, self.c) if self.upper else xp.minimum(x, self.c)
 
-    def backward(self, gy):
-        x = self.inputs[0].data
-        return MulScalar(_split_mask(x, self.c, self.upper, x.dtype))(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.scale(gy, _split_mask(ns.data(x), self.c, self.upper, x.dtype))
 
 
 class MaximumScalar(_ExtremumScalar):
@@ -315,7 +259,7 @@ class MinimumScalar(_ExtremumScalar):
     upper = False
 
 
-class Cast(Function):
+class Cast(Op):
     """Float-to-float dtype conversion; the gradient is cast back to the input's dtype."""
 
     def __init__(self, dtype: Any):
@@ -324,66 +268,101 @@ class Cast(Function):
     def forward(self, x):
         return x.astype(self.dtype)
 
-    def backward(self, gy):
-        return Cast(self.inputs[0].dtype)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.cast(gy, x.dtype)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.cast(ts[0], self.dtype)
+
+
+# ----- sample inputs for the op table (tests/test_ops_table.py) -----
+def _normal(rng: Any) -> list:
+    """A matrix, a 0-d array and a transposed (non-contiguous) matrix."""
+    return [(rng.standard_normal((3, 4)),), (rng.standard_normal(()),), (rng.standard_normal((4, 3)).T,)]
+
+
+def _positive(rng: Any) -> list:
+    return [(rng.uniform(0.5, 2.0, (3, 4)),), (rng.uniform(0.5, 2.0, ()),), (rng.uniform(0.5, 2.0, (4, 3)).T,)]
+
+
+def _small(rng: Any) -> list:
+    return [(rng.uniform(-1.0, 1.0, (3, 4)),), (rng.uniform(-1.0, 1.0, (4, 3)).T,)]
+
+
+def _pairs(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
+            (rng.standard_normal((3, 1)), rng.standard_normal(4)),
+            (rng.standard_normal((3, 4)), 0.25), (-0.25, rng.standard_normal((3, 4)))]
 
 
 # ----- public functions -----
+@declare(Square, samples=_normal, torch=lambda t, x: x * x)
 def square(x: Any) -> Variable:
     """``x * x``, elementwise."""
     return Square()(x)
 
 
+@declare(Sqrt, samples=_positive, torch=lambda t, x: t.sqrt(x))
 def sqrt(x: Any) -> Variable:
     """Elementwise square root."""
     return Sqrt()(x)
 
 
+@declare(Rsqrt, samples=_positive, torch=lambda t, x: t.rsqrt(x))
 def rsqrt(x: Any) -> Variable:
     """Elementwise ``1 / sqrt(x)``."""
     return Rsqrt()(x)
 
 
+@declare(Exp, samples=_normal, torch=lambda t, x: t.exp(x))
 def exp(x: Any) -> Variable:
     """Elementwise ``e ** x``."""
     return Exp()(x)
 
 
+@declare(Log, samples=_positive, torch=lambda t, x: t.log(x))
 def log(x: Any) -> Variable:
     """Elementwise natural logarithm."""
     return Log()(x)
 
 
+@declare(Sin, samples=_normal, torch=lambda t, x: t.sin(x))
 def sin(x: Any) -> Variable:
     """Elementwise sine."""
     return Sin()(x)
 
 
+@declare(Cos, samples=_normal, torch=lambda t, x: t.cos(x))
 def cos(x: Any) -> Variable:
     """Elementwise cosine."""
     return Cos()(x)
 
 
+@declare(Tan, samples=_small, torch=lambda t, x: t.tan(x))
 def tan(x: Any) -> Variable:
     """Elementwise tangent."""
     return Tan()(x)
 
 
+@declare(Tanh, samples=_normal, torch=lambda t, x: t.tanh(x))
 def tanh(x: Any) -> Variable:
     """Elementwise hyperbolic tangent."""
     return Tanh()(x)
 
 
+@declare(Sigmoid, samples=_normal, torch=lambda t, x: t.sigmoid(x))
 def sigmoid(x: Any) -> Variable:
     """Elementwise logistic ``1 / (1 + exp(-x))``, stable for any ``x`` (no overflow)."""
     return Sigmoid()(x)
 
 
+@declare(ReLU, samples=_normal, torch=lambda t, x: t.relu(x))
 def relu(x: Any) -> Variable:
     """Elementwise ``max(x, 0)``; gradient 0 at ``x == 0``."""
     return ReLU()(x)
 
 
+@declare(Abs, samples=_normal, torch=lambda t, x: t.abs(x))
 def abs(x: Any) -> Variable:
     """Elementwise ``|x|``; gradient ``sign(x)`` (0 at 0)."""
     return Abs()(x)
@@ -402,6 +381,9 @@ def _bound(name: str, v: Any, x: Variable) -> Any:
                     f"(input shape {x.shape})")
 
 
+@declare(Clip, samples=lambda rng: [(rng.standard_normal((3, 4)), -0.5, 0.5), (rng.standard_normal(5), None, 0.3),
+                                    (rng.standard_normal(5), -0.3, None)],
+         torch=lambda t, x, lo, hi: t.clamp(x, lo, hi))
 def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
     """Clamp ``x`` to ``[lo, hi]`` (either bound may be None; bounds are constants).
 
@@ -413,16 +395,19 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
     return Clip(_bound("lo", lo, x), _bound("hi", hi, x))(x)
 
 
+@declare(Maximum, MaximumScalar, samples=_pairs, torch=lambda t, a, b: t.maximum(*_tensors(t, a, b)))
 def maximum(x0: Any, x1: Any) -> Variable:
     """Elementwise maximum with broadcasting; on ties each operand gets half the gradient."""
     return binary(x0, x1, Maximum, MaximumScalar, MaximumScalar)
 
 
+@declare(Minimum, MinimumScalar, samples=_pairs, torch=lambda t, a, b: t.minimum(*_tensors(t, a, b)))
 def minimum(x0: Any, x1: Any) -> Variable:
     """Elementwise minimum with broadcasting; on ties each operand gets half the gradient."""
     return binary(x0, x1, Minimum, MinimumScalar, MinimumScalar)
 
 
+@declare(Cast, samples=lambda rng: [(rng.standard_normal((3, 4)), np.longdouble)], torch=None)
 def cast(x: Any, dtype: Any) -> Variable:
     """``x`` converted to ``dtype``.
 
@@ -442,3 +427,8 @@ def cast(x: Any, dtype: Any) -> Variable:
     if src.kind == "f" and dt.kind == "f":
         return Cast(dt)(x)
     return _new(x.data.astype(dt))
+
+
+def _tensors(t: Any, a: Any, b: Any) -> tuple:
+    """PyTorch's maximum/minimum take tensors only: a number becomes a float64 0-d tensor."""
+    return tuple(v if isinstance(v, t.Tensor) else t.tensor(v, dtype=t.float64) for v in (a, b))
