@@ -196,12 +196,23 @@ def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: 
                 _check_versions(f)  # a changed input explains the failure better
                 raise
             inputs = f.inputs
+            nxt = None
             if gxs.__class__ is not tuple and gxs.__class__ is not list:
                 if len(inputs) != 1:
                     raise TypeError(f"{f.name}.backward returned 1 gradient for {len(inputs)} inputs")
-                gxs = (gxs,)
-            nxt = None
-            version = 0
+                # one input (most ops): the loop below, unrolled
+                x = inputs[0]
+                version = x._version
+                if gxs is not None:
+                    g = grads.get(x)
+                    grads[x] = gxs if g is None else g + gxs
+                    c = x.creator
+                    if c is not None and c not in seen and (stop is None or x not in stop):
+                        seen.add(c)
+                        nxt = c
+                gxs = ()
+            else:
+                version = 0
             for x, gx in zip(inputs, gxs):
                 version += x._version
                 if gx is None:

@@ -70,31 +70,33 @@ def _loads(fn: Callable, name: str) -> bool:
 # ``backward(gy)`` (Variables, ns = V). The output is fetched only when the rule reads it.
 _GLUE = """
 def backward_data(self, gy):
-    {unpack}
     {get_y_data}
-    return self.vjp(_A, gy, y, {datas})
+    return self.vjp(_A, gy, {y}, {datas})
 
 def backward(self, gy):
-    {unpack}
     {get_y_var}
-    return self.vjp(_V, gy, y, {vars})
+    return self.vjp(_V, gy, {y}, {vars})
 """
 
 
 def _glue(n: int, uses_y: bool) -> tuple:
+    """``backward_data``/``backward`` for an op with ``n`` inputs (-1: any number)."""
     if n < 0:
-        unpack, datas, vars_ = "xs = self.inputs", "*[x._data for x in xs]", "*xs"
+        datas, vars_ = "*[x._data for x in self.inputs]", "*self.inputs"
+    elif n == 1:
+        datas, vars_ = "self.inputs[0]._data", "self.inputs[0]"
     else:
-        names = [f"x{i}" for i in range(n)]
-        unpack = ", ".join(names) + ", = self.inputs"
-        datas = ", ".join(f"{x}._data" for x in names)
-        vars_ = ", ".join(names)
+        datas = ", ".join(f"x{i}._data" for i in range(n))
+        vars_ = "*self.inputs"
     if uses_y:
         get_y_data = "o = self.outputs[0]()\n    y = o._data if o is not None else self.output_data()"
         get_y_var = "y = self.outputs[0]()\n    if y is None:\n        y = self._rerun()"
     else:
-        get_y_data = get_y_var = "y = None"
-    src = _GLUE.format(unpack=unpack, datas=datas, vars=vars_, get_y_data=get_y_data, get_y_var=get_y_var)
+        get_y_data = get_y_var = "pass"
+    if n > 1:
+        get_y_data = ", ".join(f"x{i}" for i in range(n)) + " = self.inputs\n    " + get_y_data
+    src = _GLUE.format(datas=datas, vars=vars_, y="y" if uses_y else "None",
+                       get_y_data=get_y_data, get_y_var=get_y_var)
     scope: dict = {"_A": A, "_V": V}
     exec(compile(src, f"<chainrule vjp glue, arity {n}>", "exec"), scope)
     return scope["backward_data"], scope["backward"]

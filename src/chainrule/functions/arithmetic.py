@@ -194,7 +194,10 @@ class MulScalar(Op):
         return x * self.c
 
     def vjp(self, ns, gy, y, x):
-        return ns.scale(gy, self.c)
+        c = self.c
+        if c.__class__ is float or c.__class__ is int:
+            return gy * c
+        return ns.scale(gy, c)
 
 
 class RSubScalar(Op):
