@@ -37,6 +37,10 @@ def usage_error(*argv, **kw):
     return r.stderr
 
 
+def first_epoch_loss(stderr):
+    return float(re.search(r"epoch +1 +loss (\S+)", stderr).group(1))
+
+
 # ----- the lstm program -----
 
 def test_lstm_prints_csv_and_one_loss_line_per_epoch_without_a_bar_when_stderr_is_not_a_terminal():
@@ -117,8 +121,7 @@ def test_lstm_save_load_and_plot(tmp_path):
     again = chainrule("lstm", *SMALL, "--load", ckpt, "-epochs", "1")
     assert again.returncode == 0 and again.stdout.splitlines()[0] == "x,y"
     # training went on from the saved weights: the first epoch starts below the fresh run's first epoch
-    first = lambda text: float(re.search(r"epoch +1 +loss (\S+)", text).group(1))
-    assert first(again.stderr) < first(r.stderr)
+    assert first_epoch_loss(again.stderr) < first_epoch_loss(r.stderr)
     err = usage_error("lstm", *SMALL, "-hidden-size", "5", "--load", ckpt)
     assert "lstm.h2f.w" in err and "(5, 5)" in err
     bad = tmp_path / "corrupt.safetensors"
