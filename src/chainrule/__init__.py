@@ -9,7 +9,8 @@
     x.grad  # variable(3.297442541400256)
 """
 from .core import (Function, GradientTape, Variable, as_array, as_variable, backward, enable_grad, full,
-                   get_config, grad, gradients, hessian, hvp, is_grad_enabled, is_train, jacobian, jvp,
+                   get_config, grad, gradients, hessian, hvp, is_grad_enabled, is_train, jacfwd, jacobian,
+                   jacrev, jvp,
                    no_grad, ones, ones_like, rand, randn, test_mode, train_mode, value_and_grad, variable, vjp,
                    zeros, zeros_like)
 from .backend import DeviceUnavailableError, available_devices, get_backend

@@ -8,4 +8,4 @@ from .dtypes import (bool_, float16, float32, float64, get_default_dtype, int32,
 from .function import Function
 from .autodiff import backward, gradients
 from .tape import GradientTape
-from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .transforms import grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp

@@ -96,6 +96,11 @@ class ArrayNamespace:
     def zeros_like(a: Any) -> Any:
         return xp_of(a).zeros_like(a)
 
+    @staticmethod
+    def call(op: Any, *xs: Any) -> Any:
+        """Run op instance ``op`` (a private helper op of a rule): its ``forward`` on arrays."""
+        return op.forward(*xs)
+
 
 class VariableNamespace:
     """``ns`` for rules on Variables: each name is the differentiable public function that the
@@ -122,6 +127,11 @@ class VariableNamespace:
         """The array behind a Variable: a constant in the graph (masks, signs)."""
         return v._data
 
+    @staticmethod
+    def call(op: Any, *xs: Any) -> Any:
+        """Run op instance ``op`` (a private helper op of a rule) as a recorded op."""
+        return op(*xs)
+
     def _forget(self) -> None:
         """Drop the cached lookups (after a re-registration)."""
         for k in [k for k in vars(self) if k != "_table"]:
@@ -133,4 +143,5 @@ A = ArrayNamespace()
 V = VariableNamespace(_FUNCTIONS)
 
 # The names a rule may use on ``ns`` (``data`` aside): both namespaces must have every one.
-NAMES = tuple(n for n in vars(ArrayNamespace) if not n.startswith("_") and n not in ("data", "differentiable"))
+NAMES = tuple(n for n in vars(ArrayNamespace)
+              if not n.startswith("_") and n not in ("data", "differentiable", "call"))

@@ -107,9 +107,9 @@ class ForwardMode:
         if self.differentiable:
             if t.__class__ is not Variable and not isinstance(t, Variable):
                 t = Variable._new(t)
-            if t._data.dtype != dt or t._data.shape != o._data.shape:
+            if t._data.dtype is not dt or t._data.shape != o._data.shape:
                 t = _fit_variable(t, o)
-        elif t.dtype != dt or t.shape != o._data.shape:
+        elif t.dtype is not dt or t.shape != o._data.shape:
             t = _fit_array(t, o._data)
         self.set(o, t)
 
@@ -126,7 +126,7 @@ def _fit_array(t: Any, y: Any) -> Any:
     xp = xp_of(y)
     if t.shape != y.shape:
         t = xp.broadcast_to(t, y.shape)
-    return t.astype(y.dtype) if t.dtype != y.dtype else t
+    return t.astype(y.dtype) if t.dtype is not y.dtype else t
 
 
 def _fit_variable(t: Variable, y: Variable) -> Variable:

@@ -1,4 +1,5 @@
-"""Functional transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp``.
+"""Functional transforms: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacobian`` (``jacrev``),
+``jacfwd``, ``hessian``, ``hvp``.
 
 Each takes a function of Variables (or of arrays and numbers) and returns derivatives:
 
@@ -9,6 +10,10 @@ Each takes a function of Variables (or of arrays and numbers) and returns deriva
 A transform called inside another transform's function always returns Variables, so closures
 over an outer variable differentiate correctly. As in ``torch.func``, the function is run with
 gradient recording on even inside ``no_grad()``.
+
+``jvp`` and ``jacfwd`` are true forward mode (``core/forward.py``): tangents go through each
+op's JVP rule as the op runs, in one sweep, and on array input no reverse graph is recorded.
+``hessian`` is forward-over-reverse: ``jacfwd`` of the reverse-mode gradient.
 """
 from __future__ import annotations
 
@@ -17,12 +22,14 @@ import functools
 from typing import Any, Callable, Sequence
 
 from ..backend import backend_of, xp_of
-from .autodiff import _check_float, _gradients_of, gradients
-from .config import _Switch, is_grad_enabled
+from .autodiff import _check_float, _gradients_of
+from .config import _state, _Switch, is_grad_enabled
+from .forward import ForwardMode, carry_tangent
 from .function import Function
+from .op import MissingJvpRule, Op
 from .variable import Variable, as_variable
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
 # How many transforms are currently running a user function (nested transforms keep Variables).
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("chainrule_transform_depth", default=0)
@@ -57,31 +64,33 @@ def _argnums(argnums: Any, who: str) -> tuple:
     return False, nums
 
 
-class _Position(Function):
+class _Position(Op):
     """The identity, giving one argument position its own Variable: a Variable passed at two
     positions (``grad(f, argnums=(0, 1))(x, x)``), or closed over and passed again (a nested
     ``grad``), gets one derivative per position, and gradients still flow on to the Variable."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x: Any) -> Any:
         return x
 
-    def backward(self, gy: Variable) -> Variable:
-        return gy
-
-    def backward_data(self, gy: Any) -> Any:
+    def vjp(self, ns: Any, gy: Any, y: Any, x: Any) -> Any:
         return gy
 
 
 def _lift(x: Any) -> Variable:
     """A Variable of its own for one differentiated argument: a new leaf for an array or number;
-    for a Variable, ``_Position(x)`` when the graph can reach ``x``, else a new leaf on its data."""
+    for a Variable, ``_Position(x)`` when the graph can reach ``x``, else a new leaf on its data
+    (carrying ``x``'s tangent in an active forward mode)."""
     if not isinstance(x, Variable):
         return Variable(x)
     if x._requires_grad and is_grad_enabled():
         return _Position()(x)
-    return Variable._new(x._data)
+    v = Variable._new(x._data)
+    if _state.get().interceptors:
+        carry_tangent(x, v)
+    return v
 
 
 def _grads_wrt(outs: list, xs: list, grad_outputs: Any, create: bool) -> list:
@@ -232,22 +241,52 @@ def _primals_and_tangents(primals: Any, tangents: Any, who: str) -> tuple:
     return multi, xs, ts, keep, keep and is_grad_enabled()
 
 
+def _constant(p: Any) -> Variable:
+    """A leaf on ``p``'s data that requires no grad: ops on it record no reverse graph."""
+    v = Variable._new(p._data) if isinstance(p, Variable) else Variable(p)
+    v._requires_grad = False
+    return v
+
+
+def _sweep(f: Callable, ps: list, ts: list, keep: bool, who: str) -> tuple:
+    """One forward-mode sweep: ``f(*ps)`` with tangents ``ts``; returns (multi, output
+    Variables, output tangents: Variables when ``keep``, else arrays; zeros where an output
+    does not depend on the primals)."""
+    xs = [_lift(p) for p in ps] if keep else [_constant(p) for p in ps]
+    ts = [_like(t, x, who, f"tangent {i}") for i, (t, x) in enumerate(zip(ts, xs))]
+    mode = ForwardMode(differentiable=keep)
+    for x, t in zip(xs, ts):
+        mode.set(x, t if keep else t._data)
+    with _Tracing(), mode:
+        out = f(*xs)
+    multi, outs = _outputs(out)
+    touts = []
+    for o in outs:
+        t = mode.get(o)
+        if t is None:
+            z = xp_of(o._data).zeros_like(o._data)
+            t = Variable._new(z) if keep else z
+        touts.append(t)
+    return multi, outs, touts
+
+
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     """``(f(*primals), J @ tangents)``: the forward-mode directional derivative.
 
     ``primals`` and ``tangents`` are tuples of the same length and shapes; the tangent output
-    has the structure of ``f``'s output. Computed as the derivative of a vjp with respect to
-    its (linear) cotangent, i.e. two reverse passes.
+    has the structure of ``f``'s output. One forward sweep pushes the tangents through each
+    op's JVP rule; on arrays no reverse graph is recorded (memory stays that of the primal
+    computation). Given Variables (or inside another transform) the tangents are Variables,
+    differentiable again. An op without a JVP rule raises ``MissingJvpRule``.
     """
-    _, xs, ts, keep, create = _primals_and_tangents(primals, tangents, "jvp")
-    with _Tracing():
-        out = f(*xs)
-        multi, outs = _outputs(out)
-        # u -> J^T u is linear in u; its derivative along the tangents is J t.
-        us = [Variable._new(xp_of(o.data).zeros_like(o.data)) for o in outs]
-        vs = _grads_wrt(outs, xs, us, True)
-    tangent_out = gradients(vs, us, grad_outputs=ts, create_graph=create)
-    return _pack(_finish(outs, keep), multi), _pack(_finish(tangent_out, keep), multi)
+    _, ps = _as_primals(primals, "jvp")
+    _, ts = _as_primals(tangents, "jvp")
+    if len(ps) != len(ts):
+        raise ValueError(f"jvp: {len(ps)} primals but {len(ts)} tangents")
+    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
+            or any(isinstance(t, Variable) for t in ts))
+    multi, outs, touts = _sweep(f, ps, ts, keep, "jvp")
+    return _pack(_finish(outs, keep), multi), _pack(touts, multi)
 
 
 # ----- jacobian / hessian / hvp -----
@@ -331,12 +370,130 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return wrapped
 
 
-def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """The Hessian function of scalar ``f``: ``jacobian(grad(f))``, shape ``I + I``.
+jacrev = jacobian
 
-    With a tuple ``argnums`` the result is a nested tuple ``H[i][j]`` of shape ``I_i + I_j``.
+
+class _StackLast(Op):
+    """Same-shape columns stacked along a new last axis and reshaped to ``shape`` (assembles a
+    forward-mode Jacobian ``O + I`` from its ``prod(I)`` columns of shape ``O``)."""
+
+    def __init__(self, shape: tuple):
+        self.shape = shape
+
+    def forward(self, *cols: Any) -> Any:
+        return xp_of(cols[0]).stack(cols, axis=-1).reshape(self.shape)
+
+    def vjp(self, ns: Any, gy: Any, y: Any, *cols: Any) -> Any:
+        return ns.call(_SplitLast(len(cols), tuple(cols[0].shape)), gy)
+
+    def jvp(self, ns: Any, ts: tuple, y: Any, *cols: Any) -> Any:
+        return ns.call(_StackLast(self.shape), *ts)
+
+
+class _SplitLast(Op):
+    """Inverse of ``_StackLast``: ``n`` columns of ``col_shape`` from an array of ``col_shape``
+    times ``n`` elements."""
+
+    multi_output = True
+
+    def __init__(self, n: int, col_shape: tuple):
+        self.n = n
+        self.col_shape = col_shape
+
+    def forward(self, y: Any) -> tuple:
+        m = y.reshape(self.col_shape + (self.n,))
+        return tuple(m[..., i] for i in range(self.n))
+
+    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:
+        some = next(g for g in gys if g is not None)
+        gys = [ns.zeros_like(some) if g is None else g for g in gys]
+        return ns.call(_StackLast(tuple(y.shape)), *gys)
+
+    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:
+        return ns.call(_SplitLast(self.n, self.col_shape), ts[0])
+
+
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Jacobian function of ``f`` by forward mode: one sweep per element of the inputs.
+
+    Shapes and structure as ``jacobian`` (output shape ``O``, input shape ``I``: ``O + I``; a
+    tuple ``argnums`` gives a tuple over inputs, a tuple-valued ``f`` a tuple over outputs).
+    Cheaper than ``jacobian`` when the inputs have fewer elements than the outputs.
     """
-    return jacobian(grad(f, argnums), argnums)
+    single, nums = _argnums(argnums, "jacfwd")
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        n = len(args)
+        for i in nums:
+            if not -n <= i < n:
+                raise ValueError(f"jacfwd: argnums {i} is out of range for {n} positional argument(s)")
+        pos = [i % n for i in nums]
+        keep = _depth.get() > 0 or any(isinstance(args[i], Variable) for i in pos)
+        ps = [args[i] if isinstance(args[i], Variable) else Variable(args[i]) for i in pos]
+        for p in ps:
+            _check_float(p, "jacfwd")
+
+        def g(*xs: Any) -> Any:
+            full = list(args)
+            for i, x in zip(pos, xs):
+                full[i] = x
+            return f(*full, **kwargs)
+
+        zeros = [xp_of(p._data).zeros_like(p._data) for p in ps]
+        per_in = []  # per input: per output: list of columns
+        multi = False
+        outs: list = []
+        for k, p in enumerate(ps):
+            cols: list = []
+            for e in range(p._data.size):
+                basis = zeros[k].copy()
+                basis.reshape(-1)[e] = 1
+                ts = [basis if j == k else zeros[j] for j in range(len(ps))]
+                multi, outs, touts = _sweep(g, ps, ts, keep, "jacfwd")
+                cols.append(touts)
+            per_in.append(cols)
+        if not outs:  # every input is empty: one sweep for the output shapes
+            multi, outs, _ = _sweep(g, ps, zeros, keep, "jacfwd")
+        per_out = []
+        for oi, o in enumerate(outs):
+            jacs = []
+            for k, p in enumerate(ps):
+                shape = tuple(o.shape) + tuple(p.shape)
+                cols = [c[oi] for c in per_in[k]]
+                xp = xp_of(o._data)
+                if not cols or o._data.size == 0:
+                    j = xp.zeros(shape, dtype=o._data.dtype)
+                    jacs.append(Variable._new(j) if keep else j)
+                elif keep:
+                    jacs.append(_StackLast(shape)(*cols))
+                else:
+                    jacs.append(xp.stack(cols, axis=-1).reshape(shape))
+            per_out.append(jacs[0] if single else tuple(jacs))
+        return _pack(per_out, multi)
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Hessian function of scalar ``f``, forward-over-reverse: ``jacfwd(grad(f))``, shape
+    ``I + I``. With a tuple ``argnums`` the result is a nested tuple ``H[i][j]`` of shape
+    ``I_i + I_j``.
+
+    While some op families have no JVP rule yet, a function that uses one falls back to
+    reverse-over-reverse (``jacobian(grad(f))``), the same values.
+    """
+    forward = jacfwd(grad(f, argnums), argnums)
+    reverse = jacobian(grad(f, argnums), argnums)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return forward(*args, **kwargs)
+        except MissingJvpRule:
+            return reverse(*args, **kwargs)
+
+    return wrapped
 
 
 def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
