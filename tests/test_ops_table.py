@@ -437,3 +437,30 @@ def test_declared_op_matches_pytorch(entry, i, case):
     _, ttout = torch.func.jvp(tfn, tuple(torch.tensor(x) for x in xs), tuple(torch.tensor(t) for t in tangents))
     for got, expect in zip(_as_list(tout), _as_list(ttout)):
         np.testing.assert_allclose(got, expect.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _composites(entry) -> tuple:
+    from chainrule.core.composite import Composite
+
+    return tuple(op for op in entry.ops if issubclass(op, Composite))
+
+
+@pytest.mark.parametrize("entry,i,case", [c for c in CASES if _composites(c.values[0])])
+def test_declared_composite_fast_paths_match_its_reference(entry, i, case):
+    """A composite's fast kernel and fast first-order rule against its reference composition
+    (second order and forward mode always run the reference: the checks above cover them)."""
+    from chainrule.core.composite import reference_mode
+
+    fn, xs = _as_function(entry, case)
+
+    def run():
+        vs = [cr.Variable(x) for x in xs]
+        ys = _as_list(fn(*vs))
+        ws = [cr.Variable(np.random.default_rng(4).standard_normal(y.shape)) for y in ys]
+        return [y.data for y in ys], [g.data for g in cr.gradients(ys, vs, grad_outputs=ws)]
+
+    fast = run()
+    with reference_mode(*_composites(entry)):
+        ref = run()
+    for a, b in zip(fast[0] + fast[1], ref[0] + ref[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10 * entry.tol, atol=1e-12 * entry.tol)

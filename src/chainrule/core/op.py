@@ -124,10 +124,8 @@ class Op(Function):
         if "backward" in cls.__dict__ or "backward_data" in cls.__dict__:
             raise TypeError(f"{cls.__name__}: an Op defines vjp (and jvp), not backward/backward_data: "
                             f"both are generated from vjp")
-        if "vjp" in cls.__dict__ or "forward" in cls.__dict__:
-            vjp = cls.vjp
-            if vjp is Op.vjp:
-                return
+        vjp = cls.vjp
+        if vjp is not Op.vjp:  # the glue fits this class's forward arity and outputs
             if cls.multi_output:
                 cls.backward_data, cls.backward = _multi_backward_data, _multi_backward
             else:
