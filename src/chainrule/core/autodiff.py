@@ -390,10 +390,10 @@ def _own_variable(v: Variable, g: Variable) -> Variable:
     """``_own`` for a gradient Variable (``create_graph``): the cast is an op (differentiable)."""
     dt = v._data.dtype
     if g._data.dtype != dt:
-        from ..functions import cast
+        from .arrayns import V  # the op table's differentiable ``cast``
 
         with _Switch(enable_backprop=True):
-            g = cast(g, dt)
+            g = V.cast(g, dt)
     d = g._data
     if d.__class__ is _ndarray and not d.flags.writeable:
         g._data = d.copy()  # the same values: not a change of the data

@@ -25,7 +25,6 @@ from ..backend import backend_of, xp_of
 from .autodiff import _check_float, _gradients_of
 from .config import _state, _Switch, is_grad_enabled
 from .forward import ForwardMode, carry_tangent
-from .function import Function
 from .op import MissingJvpRule, Op
 from .variable import Variable, as_variable
 
@@ -290,7 +289,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
 
 
 # ----- jacobian / hessian / hvp -----
-class _StackRows(Function):
+class _StackRows(Op):
     """Stack same-shape rows and reshape to ``shape`` (assembles a Jacobian; differentiable)."""
 
     def __init__(self, shape: tuple):
@@ -299,12 +298,17 @@ class _StackRows(Function):
     def forward(self, *rows: Any) -> Any:
         return xp_of(rows[0]).stack(rows).reshape(self.shape)
 
-    def backward(self, gy: Variable) -> Any:
-        return _SplitRows(len(self.inputs), self.inputs[0].shape)(gy)
+    def vjp(self, ns: Any, gy: Any, y: Any, *rows: Any) -> Any:
+        return tuple(ns.call(_SplitRows(len(rows), tuple(rows[0].shape)), gy))
+
+    def jvp(self, ns: Any, ts: tuple, y: Any, *rows: Any) -> Any:
+        return ns.call(_StackRows(self.shape), *ts)
 
 
-class _SplitRows(Function):
+class _SplitRows(Op):
     """Inverse of ``_StackRows``: ``n`` rows of ``row_shape`` from an array of n * row elements."""
+
+    multi_output = True
 
     def __init__(self, n: int, row_shape: tuple):
         self.n = n
@@ -314,11 +318,13 @@ class _SplitRows(Function):
         flat = y.reshape((self.n,) + self.row_shape)
         return tuple(flat[i] for i in range(self.n))
 
-    def backward(self, *gys: Any) -> Any:
-        y = self.inputs[0].data
-        xp = xp_of(y)
-        rows = [g if g is not None else Variable._new(xp.zeros(self.row_shape, dtype=y.dtype)) for g in gys]
-        return _StackRows(y.shape)(*rows)
+    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:
+        some = next(g for g in gys if g is not None)
+        rows = [ns.zeros_like(some) if g is None else g for g in gys]
+        return ns.call(_StackRows(tuple(y.shape)), *rows)
+
+    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:
+        return ns.call(_SplitRows(self.n, self.row_shape), ts[0])
 
 
 def _jacobian_of(o: Variable, xs: list, keep: bool, create: bool) -> list:
