@@ -203,3 +203,26 @@ def test_tangents_keep_the_primal_dtype():
     x32 = X.astype(np.float32)
     out, t = jvp(lambda x: F.exp(x) * np.float64(2.0), (x32,), (np.ones(5),))
     assert out.dtype == np.float32 and t.dtype == np.float32
+
+
+def test_hvp_is_forward_over_reverse_and_falls_back_for_ops_without_a_rule(monkeypatch):
+    import chainrule.core.transforms as T
+
+    v = RNG.standard_normal(5)
+    expect = hessian(f_scalar)(X) @ v
+    real = T._hvp_reverse
+    monkeypatch.setattr(T, "_hvp_reverse", lambda *a: pytest.fail("fell back"))
+    value, hv = T.hvp(f_scalar, X, v)
+    np.testing.assert_allclose(hv, expect, rtol=1e-12)
+    np.testing.assert_allclose(value, f_scalar(cr.Variable(X)).data, rtol=1e-15)
+    monkeypatch.setattr(T, "_hvp_reverse", real)
+
+    class Cube(Function):
+        def forward(self, x):
+            return x ** 3
+
+        def backward(self, gy):
+            return gy * 3.0 * self.inputs[0] ** 2
+
+    _, hv = T.hvp(lambda x: sum_to(Cube()(x), ()), X, v)
+    np.testing.assert_allclose(hv, 6 * X * v, rtol=1e-12)

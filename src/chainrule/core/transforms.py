@@ -503,8 +503,32 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 
 def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
-    """``(f(*primals), H @ tangents)`` for scalar ``f``, by reverse-over-reverse (two passes,
-    no Hessian is formed). The product has the structure of ``primals`` (tuple or single)."""
+    """``(f(*primals), H @ tangents)`` for scalar ``f``, forward-over-reverse: one forward-mode
+    sweep through the reverse-mode gradient (no Hessian is formed). The product has the
+    structure of ``primals`` (tuple or single). While some op families have no JVP rule yet, a
+    function that uses one falls back to reverse-over-reverse (the same values)."""
+    multi, ps = _as_primals(primals, "hvp")
+    _, ts = _as_primals(tangents, "hvp")
+    if len(ps) != len(ts):
+        raise ValueError(f"hvp: {len(ps)} primals but {len(ts)} tangents")
+    keep = (_depth.get() > 0 or any(isinstance(p, Variable) for p in ps)
+            or any(isinstance(t, Variable) for t in ts))
+    every = tuple(range(len(ps)))
+
+    def value_and_gradients(*xs: Any) -> list:
+        value, gs = value_and_grad(lambda *a: _scalar(f(*a), "hvp"), argnums=every)(*xs)
+        return [value, *gs]
+
+    try:
+        _, outs, touts = _sweep(value_and_gradients, ps, ts, keep, "hvp")
+    except MissingJvpRule:
+        return _hvp_reverse(f, primals, tangents)
+    value = outs[0] if keep else outs[0].data
+    return value, _pack(touts[1:], multi)
+
+
+def _hvp_reverse(f: Callable, primals: Any, tangents: Any) -> tuple:
+    """``hvp`` by reverse-over-reverse (two reverse passes)."""
     multi, xs, ts, keep, create = _primals_and_tangents(primals, tangents, "hvp")
     with _Tracing():
         out = _scalar(f(*xs), "hvp")

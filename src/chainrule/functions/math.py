@@ -277,8 +277,9 @@ class Cast(Op):
 
 # ----- sample inputs for the op table (tests/test_ops_table.py) -----
 def _normal(rng: Any) -> list:
-    """A matrix, a 0-d array and a transposed (non-contiguous) matrix."""
-    return [(rng.standard_normal((3, 4)),), (rng.standard_normal(()),), (rng.standard_normal((4, 3)).T,)]
+    """A matrix, a 0-d array, a transposed (non-contiguous) matrix and an empty array."""
+    return [(rng.standard_normal((3, 4)),), (rng.standard_normal(()),), (rng.standard_normal((4, 3)).T,),
+            (rng.standard_normal((0, 3)),)]
 
 
 def _positive(rng: Any) -> list:
