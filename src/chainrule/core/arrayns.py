@@ -14,6 +14,7 @@ Variable (the identity on arrays) for constants such as masks, which carry no gr
 """
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -77,11 +78,9 @@ class ArrayNamespace:
     def broadcast_to(a: Any, shape: tuple) -> Any:
         return xp_of(a).broadcast_to(a, shape)
 
-    @staticmethod
-    def scale(a: Any, c: Any) -> Any:
-        """``a * c`` for a constant ``c`` (a number or an array such as a mask): no gradient
-        flows to ``c``, and ``a``'s dtype is kept."""
-        return a * c
+    # ``scale(a, c)``: ``a * c`` for a constant ``c`` (a number or an array such as a mask): no
+    # gradient flows to ``c``. On arrays it is the C-level multiplication (no Python frame).
+    scale = staticmethod(operator.mul)
 
     @staticmethod
     def fill(a: Any, mask: Any, value: float) -> Any:

@@ -178,19 +178,20 @@ def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: 
                     g = _run_hooks(o, g, create_graph, kept)
                 if retain and g is not None and (retain_all or o in retain):
                     kept[o] = g
-                gys = (g,)
-                g = None  # the tuple is the pass's one reference (sole_holder counts on it)
+                gys = None  # one output: its gradient is passed as ``g``, the pass's one reference
             else:
                 gys = _take(f, grads, retain, kept, hooked, create_graph)
             bd = None if create_graph else f.backward_data
             try:
                 if bd is not None:
-                    gxs = bd(*gys)
+                    gxs = bd(g) if gys is None else bd(*gys)  # (sole_holder counts on this call)
                 elif create_graph:
-                    gxs = f.backward(*gys)
+                    gxs = f.backward(g) if gys is None else f.backward(*gys)
                 else:
                     if token is None:
                         token = _recording(False)
+                    if gys is None:
+                        gys = (g,)
                     gxs = _unwrap(f.backward(*[None if g is None else Variable._new(g) for g in gys]))
             except Exception:
                 _check_versions(f)  # a changed input explains the failure better
@@ -272,8 +273,8 @@ class _Probe:
 def _sole_baseline() -> int:
     grads = {0: np.empty(1)}
     bd = _Probe().backward_data
-    gys = (grads.pop(0),)  # as in _walk: gys = (grads.pop(o, None),); gxs = bd(*gys)
-    return bd(*gys)
+    g = grads.pop(0)  # as in _walk: g = grads.pop(o, None); gxs = bd(g)
+    return bd(g)
 
 
 _SOLE = _sole_baseline()
