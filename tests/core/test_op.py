@@ -169,3 +169,25 @@ def test_tapes_record_through_their_interceptor():
     assert [f.name for f in tape.operations] == ["Exp", "MulScalar"]
     g, = tape.gradient(y, [x])
     np.testing.assert_allclose(g.data, 2 * np.e * np.ones(3))
+
+
+@pytest.mark.parametrize("name,args", [
+    ("reshape", ((2, 6),)), ("transpose", ((1, 0, 2),)), ("swapaxes", (0, 2)), ("expand_dims", (1,)),
+    ("squeeze", (None,)), ("sum", ((0, 2), True)), ("sum", ()), ("mean", (1,)), ("getitem", ((0, slice(None), 1),)),
+])
+def test_shape_helpers_of_the_two_namespaces_agree(name, args):
+    a = RNG.standard_normal((3, 1, 4)) if name == "squeeze" else RNG.standard_normal((3, 2, 2))
+    if name == "reshape":
+        a = RNG.standard_normal((3, 4))
+    got = getattr(A, name)(a, *args)
+    expect = getattr(V, name)(cr.Variable(a), *args)
+    assert type(got) is np.ndarray and got.shape == expect.shape
+    np.testing.assert_allclose(got, expect.data, rtol=1e-15)
+
+
+def test_where_matmul_and_stack_of_the_two_namespaces_agree():
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))
+    np.testing.assert_allclose(A.matmul(a, b), V.matmul(cr.Variable(a), cr.Variable(b)).data, rtol=1e-14)
+    m = a > 0
+    np.testing.assert_allclose(A.where(m, a, 0.0), V.where(m, cr.Variable(a), 0.0).data)
+    np.testing.assert_allclose(A.stack([a, a], 1), V.stack([cr.Variable(a), cr.Variable(a)], 1).data)
