@@ -96,31 +96,7 @@ class ArrayNamespace:
     def zeros_like(a: Any) -> Any:
         return xp_of(a).zeros_like(a)
 
-    # --- reductions and shape ops (functions/reduction.py, functions/shape.py) ---
-    @staticmethod
-    def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return a.sum(axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return a.mean(axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def reshape(a: Any, shape: tuple) -> Any:
-        return a.reshape(shape)
-
-    @staticmethod
-    def transpose(a: Any, axes: Any = None) -> Any:
-        return a.transpose() if axes is None else a.transpose(axes)
-
-    @staticmethod
-    def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
-        return a.swapaxes(axis1, axis2)
-
-    @staticmethod
-    def squeeze(a: Any, axis: Any = None) -> Any:
-        return a.squeeze(axis)
-
+    # --- more shape ops (functions/shape.py) ---
     @staticmethod
     def unsqueeze(a: Any, axis: int) -> Any:
         return xp_of(a).expand_dims(a, axis)
@@ -128,10 +104,6 @@ class ArrayNamespace:
     @staticmethod
     def concat(xs: Any, axis: int = 0) -> Any:
         return xp_of(xs[0]).concatenate(xs, axis=axis)
-
-    @staticmethod
-    def stack(xs: Any, axis: int = 0) -> Any:
-        return xp_of(xs[0]).stack(xs, axis=axis)
 
     @staticmethod
     def split(a: Any, indices_or_sections: Any, axis: int = 0) -> Any:
