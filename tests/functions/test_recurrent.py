@@ -61,3 +61,37 @@ def test_shape_mismatch_is_an_error():
 def test_float32_stays_float32():
     h, c = F.lstm_cell(*[a.astype(np.float32) for a in GATES])
     assert h.dtype == np.float32 and c.dtype == np.float32
+
+
+@pytest.mark.parametrize("out", [0, 1], ids=["h-only", "c-only"])
+@pytest.mark.parametrize("k", [4, 5], ids=["first-step", "with-c_prev"])
+def test_fused_first_order_rule_with_one_output_matches_the_reference(k, out):
+    """The fused first-order rule's branches for an output without gradient (h unused, or c
+    at the last step of a sequence) agree with the reference composition's gradient."""
+    from chainrule.core.composite import reference_mode
+    from chainrule.functions.recurrent import LSTMCell
+
+    def grads():
+        xs = [cr.Variable(a) for a in GATES[:k]]
+        y = F.lstm_cell(*xs)[out]
+        return [g.numpy() for g in cr.gradients([y], xs, grad_outputs=[cr.Variable(GATES[4] ** 2)])]
+
+    fast = grads()
+    with reference_mode(LSTMCell):
+        ref = grads()
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    if k == 4:
+        assert not fast[0].any()  # the forget gate has no cell state to forget on the first step
+
+
+def test_one_definition_of_the_derivative():
+    """lstm_cell is a Composite: no hand-written gradient Function sits beside it."""
+    import chainrule.functions.recurrent as rec
+    from chainrule.core.composite import Composite
+
+    assert issubclass(rec.LSTMCell, Composite)
+    assert not hasattr(rec, "LSTMCellGrad") and not hasattr(rec, "_cell_grads")
+    from chainrule.functions import math as m
+
+    assert rec._sigmoid is m._sigmoid  # math.py's sigmoid numerics, not a private copy
