@@ -167,6 +167,16 @@ class ArrayNamespace:
     def getitem(a: Any, index: Any) -> Any:
         return a[index]
 
+    # linear algebra and ReLU (functions/linalg.py, math.py): for composites' references on arrays
+    @staticmethod
+    def linear(x: Any, W: Any, b: Any = None) -> Any:
+        y = x @ W
+        return y if b is None else y + b
+
+    @staticmethod
+    def relu(a: Any) -> Any:
+        return xp_of(a).maximum(a, 0)
+
 
 class VariableNamespace:
     """``ns`` for rules on Variables: each name is the differentiable public function that the

@@ -1,23 +1,22 @@
-"""Linear algebra: matmul (NumPy semantics), linear (``x @ W + b``), dot, outer.
+"""Linear algebra: matmul (NumPy semantics), linear (``x @ W + b``), linear_relu, dot, outer.
 
 ``matmul`` follows ``numpy.matmul``: 2-D is the matrix product, more axes are stacks of
 matrices whose batch axes broadcast, and a 1-D operand is promoted to a matrix and the added
-axis removed afterwards. Gradients are reduced back to each input's shape with ``sum_to``, and
-every backward is written with matmul/transpose/reshape, so it is differentiable to any order.
+axis removed afterwards. Gradients are reduced back to each input's shape with ``sum_to``.
+Every rule is written with ``@``, ``.T``/``.transpose`` and ``.reshape``, which work on arrays
+(first-order passes) and on Variables (``create_graph``) alike, so one rule gives every order.
+``linear_relu`` is a ``Composite``: ``relu(linear(x, W, b))`` defines it; its fused kernel
+and first-order rule are the fast paths.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..backend import xp_of
-from ..core.autodiff import sole_holder
-from ..core.function import Function
+from ..core.arrayns import A
+from ..core.composite import Composite
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from .arithmetic import MulScalar, mul
-from .broadcast import broadcast_to, sum_to, sum_to_array
-from .shape import reshape, transpose
 from ._checks import as_input
 
 __all__ = ["matmul", "linear", "linear_relu", "dot", "outer"]
@@ -33,15 +32,17 @@ def _matmul_error(a_shape: tuple, b_shape: tuple, op: str = "matmul") -> ValueEr
     return ValueError(f"{op}: batch dimensions of shapes {a_shape} and {b_shape} do not broadcast")
 
 
-def _mT(x: Variable) -> Variable:
-    """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a stack of matrices); arrays or Variables."""
     nd = x.ndim
     if nd == 2:
-        return transpose(x, None)
-    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+        return x.T
+    return x.transpose(tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
-class MatMul(Function):
+class MatMul(Op):
+    __slots__ = ()
+
     def forward(self, a, b):
         try:
             if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
@@ -51,104 +52,96 @@ class MatMul(Function):
         except ValueError:
             raise _matmul_error(a.shape, b.shape) from None
 
-    def backward(self, gy):
-        a, b = self.inputs
+    def vjp(self, ns, gy, y, a, b):
         an, bn = a.ndim, b.ndim
         if an == 2 and bn == 2:
-            return matmul(gy, transpose(b, None)), matmul(transpose(a, None), gy)
+            return gy @ b.T, a.T @ gy
         # promote 1-D operands to matrices, as numpy.matmul does, and gy along with them
-        a2 = reshape(a, (1, a.shape[0])) if an == 1 else a
-        b2 = reshape(b, (b.shape[0], 1)) if bn == 1 else b
+        a2 = a.reshape((1, a.shape[0])) if an == 1 else a
+        b2 = b.reshape((b.shape[0], 1)) if bn == 1 else b
         if an == 1 and bn == 1:
-            gy2 = reshape(gy, (1, 1))
+            gy2 = gy.reshape((1, 1))
         elif an == 1:
-            gy2 = reshape(gy, gy.shape[:-1] + (1, gy.shape[-1]))
+            gy2 = gy.reshape(gy.shape[:-1] + (1, gy.shape[-1]))
         elif bn == 1:
-            gy2 = reshape(gy, gy.shape + (1,))
+            gy2 = gy.reshape(gy.shape + (1,))
         else:
             gy2 = gy
         if bn == 2 and gy2.ndim > 2:
             # b is shared by the whole batch: one GEMM over the merged batch axes
             k, m = b2.shape
-            ga = matmul(gy2, transpose(b2, None))
-            gb = matmul(transpose(reshape(a2, (-1, k)), None), reshape(gy2, (-1, m)))
+            ga = gy2 @ b2.T
+            gb = a2.reshape((-1, k)).T @ gy2.reshape((-1, m))
         else:
-            ga = matmul(gy2, _mT(b2))
-            gb = matmul(_mT(a2), gy2)
-        ga = sum_to(ga, a2.shape)
-        gb = sum_to(gb, b2.shape)
+            ga = gy2 @ _mT(b2)
+            gb = _mT(a2) @ gy2
+        if ga.shape != a2.shape:
+            ga = ns.sum_to(ga, a2.shape)
+        if gb.shape != b2.shape:
+            gb = ns.sum_to(gb, b2.shape)
         if an == 1:
-            ga = reshape(ga, a.shape)
+            ga = ga.reshape(a.shape)
         if bn == 1:
-            gb = reshape(gb, b.shape)
+            gb = gb.reshape(b.shape)
         return ga, gb
 
+    def jvp(self, ns, ts, y, a, b):
+        return ns.call(MatMul(), ts[0], b) + ns.call(MatMul(), a, ts[1])
 
-def matmul(a: Any, b: Any) -> Any:
+
+def _matmul_samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r((3, 4)), r((4, 2))), (r((2, 3, 4)), r((4, 5))), (r((2, 1, 3, 4)), r((3, 4, 2))),
+            (r(4), r((4, 3))), (r((3, 4)), r(4)), (r(4), r(4)), (r((4, 3)).T, r((8, 2))[::2]),
+            (r((2, 3, 4)), r(4)), (r(3), r((2, 3, 5)))]
+
+
+@declare(MatMul, samples=_matmul_samples, torch=lambda t, a, b: t.matmul(a, b))
+def matmul(a: Any, b: Any) -> Variable:
     """Matrix product with ``numpy.matmul`` semantics: ``(..., n, k) @ (..., k, m) -> (..., n, m)``
     with broadcast batch axes; a 1-D ``a`` is a row, a 1-D ``b`` a column (that axis is dropped).
     Differentiable in both operands."""
     return MatMul()(a, b)
 
 
-class _MatMulT(Function):
-    """``a.T @ b`` (``ta``) or ``a @ b.T`` (``tb``) for 2-D operands: one op where a transpose
-    and a matmul would be two (the gradients of ``Linear`` use it)."""
-
-    __slots__ = ("ta",)
-
-    def __init__(self, ta: bool):
-        self.ta = ta
-
-    def forward(self, a, b):
-        return a.T @ b if self.ta else a @ b.T
-
-    def backward(self, gy):
-        a, b = self.inputs
-        if self.ta:  # y = a.T @ b
-            return _MatMulT(False)(b, gy), matmul(a, gy)
-        return matmul(gy, b), _MatMulT(True)(gy, a)  # y = a @ b.T
+def _affine(x: Any, W: Any) -> Any:
+    """``x @ W`` as one GEMM over all leading axes of ``x``; misaligned shapes raise ``linear: ...``."""
+    if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[0]:
+        raise ValueError(f"linear: shapes {tuple(x.shape)} and {tuple(W.shape)} are not aligned "
+                         f"(expected x (..., in) and W (in, out))")
+    if x.ndim <= 2:
+        return x @ W
+    return (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
 
 
-class _LinearGrad(Function):
-    """``(gx, gW[, gb])`` of ``y = x @ W (+ b)`` for 2-D ``x`` in one op: ``gx = gy @ W.T`` (only
-    when ``need_x``), ``gW = x.T @ gy``, ``gb = sum_to(gy, b_shape)`` (only with a bias).
-    Inputs ``(x, W, gy)``; its own backward is written in differentiable ops."""
-
-    __slots__ = ("need_x", "b_shape")
-
-    def __init__(self, need_x: bool, b_shape: Any):
-        self.need_x = need_x
-        self.b_shape = b_shape
-
-    def forward(self, x, W, gy):
-        outs = (gy @ W.T,) if self.need_x else ()
-        outs += (x.T @ gy,)
-        if self.b_shape is not None:
-            outs += (sum_to_array(gy, self.b_shape),)
-        return outs
-
-    def backward(self, *ggs):
-        x, W, gy = self.inputs
-        ggs = list(ggs)
-        ggx = ggs.pop(0) if self.need_x else None
-        ggW = ggs.pop(0)
-        ggb = ggs.pop(0) if self.b_shape is not None else None
-        gx = gW = ggy = None
-        if ggx is not None:  # through gx = gy @ W.T
-            gW = _MatMulT(True)(ggx, gy)
-            ggy = matmul(ggx, W)
-        if ggW is not None:  # through gW = x.T @ gy
-            gx = _MatMulT(False)(gy, ggW)
-            t = matmul(x, ggW)
-            ggy = t if ggy is None else ggy + t
-        if ggb is not None:  # through gb = sum_to(gy, b_shape)
-            t = broadcast_to(ggb, gy.shape)
-            ggy = t if ggy is None else ggy + t
-        return gx, gW, ggy
+def _affine_bias(x: Any, W: Any, b: Any) -> Any:
+    """``x @ W + b`` on arrays, the bias added in place into the fresh product when it can be."""
+    y = _affine(x, W)
+    if b.dtype != y.dtype:  # in place would cast b down to y's dtype
+        return y + b
+    try:
+        y += b
+    except ValueError:  # b widens the shape
+        y = y + b
+    return y
 
 
-class Linear(Function):
+def _linear_vjp(ns: Any, need_x: bool, gy: Any, x: Any, W: Any, b: Any) -> tuple:
+    """``(gx, gW[, gb])`` of ``y = x @ W (+ b)``: one GEMM each over all leading axes of ``x``;
+    ``gx`` is None when ``need_x`` is false (``x`` was a raw array). Arrays or Variables."""
+    if x.ndim == 2:
+        gx = gy @ W.T if need_x else None
+        gW = x.T @ gy
+    else:
+        gy2 = gy.reshape(-1, gy.shape[-1])
+        gx = (gy2 @ W.T).reshape(x.shape) if need_x else None
+        gW = x.reshape(-1, x.shape[-1]).T @ gy2
+    if b is None:
+        return gx, gW
+    return gx, gW, ns.sum_to(gy, b.shape)
+
+
+class Linear(Op):
     """``x @ W + b`` for ``x`` of shape (..., in), ``W`` (in, out) and ``b`` broadcasting to the
     output (``LinearNoBias`` is the same without ``b``).
 
@@ -162,49 +155,18 @@ class Linear(Function):
         self.need_x = need_x
 
     def forward(self, x, W, b):
-        y = _affine(x, W)
-        if b.dtype != y.dtype:  # in place would cast b down to y's dtype
-            return y + b
-        try:
-            y += b  # y is a fresh array: add in place unless b widens its shape
-        except ValueError:
-            y = y + b
-        return y
+        return _affine_bias(x, W, b)
 
-    def backward(self, gy):
-        x, W = self.inputs[0], self.inputs[1]
-        if x.ndim == 2:  # one op for all the gradients
-            bias = len(self.inputs) == 3
-            gs = _LinearGrad(self.need_x, self.inputs[2].shape if bias else None)(x, W, gy)
-            return ((gs[0] if self.need_x else None),) + tuple(gs[self.need_x:])
-        else:
-            gx = matmul(gy, transpose(W, None)) if self.need_x else None
-            gW = _MatMulT(True)(reshape(x, (-1, x.shape[-1])), reshape(gy, (-1, gy.shape[-1])))
-        if len(self.inputs) == 2:
-            return gx, gW
-        b = self.inputs[2]
-        return gx, gW, sum_to(gy, b.shape)
+    def vjp(self, ns, gy, y, x, W, b=None):
+        return _linear_vjp(ns, self.need_x, gy, x, W, b)
 
-    def backward_data(self, gy):
-        inputs = self.inputs
-        x, W = inputs[0]._data, inputs[1]._data
-        if x.ndim != 2:  # one GEMM over all leading axes
-            gy2 = gy.reshape(-1, gy.shape[-1])
-            gx = (gy2 @ W.T).reshape(x.shape) if self.need_x else None
-            gW = x.reshape(-1, x.shape[-1]).T @ gy2
-        else:
-            gx = gy @ W.T if self.need_x else None
-            gW = x.T @ gy
-        if len(inputs) == 2:
-            return gx, gW
-        b = inputs[2]._data
-        if gy.ndim == 2 and b.shape == gy.shape[1:] and gy.__class__ is np.ndarray:
-            return gx, gW, np.add.reduce(gy, axis=0)  # the usual bias: sum over the batch
-        return gx, gW, sum_to_array(gy, b.shape)
+    def jvp(self, ns, ts, y, x, W, b=None):
+        t = ns.call(LinearNoBias(), ts[0], W) + ns.call(LinearNoBias(), x, ts[1])
+        return t if b is None else t + ts[2]
 
 
 class LinearNoBias(Linear):
-    """``x @ W``: ``Linear`` without the bias input (same gradients, same name in graphs)."""
+    """``x @ W``: ``Linear`` without the bias input (same rules, same name in graphs)."""
 
     __slots__ = ()
     name = "Linear"
@@ -213,17 +175,20 @@ class LinearNoBias(Linear):
         return _affine(x, W)
 
 
-def _affine(x: Any, W: Any) -> Any:
-    """``x @ W`` as one GEMM over all leading axes of ``x``; misaligned shapes raise ``linear: ...``."""
-    if W.ndim != 2 or x.ndim == 0 or x.shape[-1] != W.shape[0]:
-        raise ValueError(f"linear: shapes {tuple(x.shape)} and {tuple(W.shape)} are not aligned "
-                         f"(expected x (..., in) and W (in, out))")
-    if x.ndim <= 2:
-        return x @ W
-    return (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
+def _linear_samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r((5, 3)), r((3, 4)), r(4)), (r((2, 5, 3)), r((3, 4)), r(4)), (r(3), r((3, 4)), r(4)),
+            (r((5, 3)), r((3, 4)), r((5, 4))), (r((5, 3)), r((3, 4)), r(1)), (r((2, 5, 3)), r((3, 4))),
+            (r((5, 3)), r((3, 4)), None), (r((3, 5)).T, r((6, 4))[::2], r(8)[::2]), (r((0, 3)), r((3, 4)), r(4))]
 
 
-def linear(x: Any, W: Any, b: Any = None) -> Any:
+def _torch_linear(t: Any, x: Any, W: Any, b: Any = None) -> Any:
+    y = t.matmul(x, W)
+    return y if b is None else y + b
+
+
+@declare(Linear, LinearNoBias, samples=_linear_samples, torch=_torch_linear)
+def linear(x: Any, W: Any, b: Any = None) -> Variable:
     """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
     ``b`` may also be any array that broadcasts to the output, e.g. another map's (..., out) result.
 
@@ -235,40 +200,51 @@ def linear(x: Any, W: Any, b: Any = None) -> Any:
     return Linear(need_x)(x, W, b)
 
 
-class LinearReLU(Linear):
-    """``relu(x @ W + b)`` as one op: the ReLU is applied in place on the affine output, so a
-    hidden layer costs one graph node and one output array. The output is kept for the mask."""
+class LinearReLU(Composite):
+    """``relu(x @ W + b)``, defined by ``relu(linear(x, W, b))``. The fused kernel applies the
+    ReLU in place on the affine output (one graph node, one output array); the fused
+    first-order rule masks the gradient with ``y > 0`` and runs ``linear``'s rule."""
 
-    __slots__ = ("y",)
+    __slots__ = ("need_x",)
+
+    def __init__(self, need_x: bool = True):
+        self.need_x = need_x
+
+    def reference(self, ns, x, W, b):
+        return ns.relu(ns.linear(x, W, b))
 
     def forward(self, x, W, b):
-        y = Linear.forward(self, x, W, b)
-        if y.__class__ is np.ndarray:
-            np.maximum(y, 0, out=y)
-        else:
-            xp_of(y).maximum(y, 0, out=y)
-        self.y = y
+        y = _affine_bias(x, W, b)
+        xp_of(y).maximum(y, 0, out=y)
         return y
 
-    def backward(self, gy):
-        return Linear.backward(self, MulScalar(self.y > 0)(gy))
-
-    def backward_data(self, gy):
-        mask = self.y > 0
-        if sole_holder(gy):
-            np.multiply(gy, mask, out=gy)  # only the backward pass holds gy: mask it in place
-            return Linear.backward_data(self, gy)
-        return Linear.backward_data(self, gy * mask)
+    def fast_vjp(self, gy, y, x, W, b):
+        # the engine gives no ownership signal for gy, so the masked gradient is a new array
+        return _linear_vjp(A, self.need_x, gy * (y > 0), x, W, b)
 
 
-def linear_relu(x: Any, W: Any, b: Any) -> Any:
+def _linear_relu_samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r((5, 3)), r((3, 4)), r(4)), (r((2, 5, 3)), r((3, 4)), r(4)), (r(3), r((3, 4)), r(4)),
+            (r((3, 5)).T, r((6, 4))[::2], r(8)[::2])]
+
+
+@declare(LinearReLU, samples=_linear_relu_samples,
+         torch=lambda t, x, W, b: t.relu(t.matmul(x, W) + b))
+def linear_relu(x: Any, W: Any, b: Any) -> Variable:
     """``relu(x @ W + b)`` in one op (shapes as in ``linear``); what ``MLP`` uses for its hidden
     layers when its activation is ``relu``. Differentiable in all three, to any order."""
     need_x = x.__class__ is Variable or isinstance(x, Variable)
     return LinearReLU(need_x)(x, W, b)
 
 
-def dot(a: Any, b: Any) -> Any:
+def _dot_samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r(4), r(4)), (r((3, 4)), r((4, 2))), (r(4), r((4, 3))), (r((3, 4)), r(4))]
+
+
+@declare(MatMul, samples=_dot_samples, torch=lambda t, a, b: t.matmul(a, b))
+def dot(a: Any, b: Any) -> Variable:
     """Inner product of two 1-D vectors (a 0-d result); for 2-D operands, ``matmul``."""
     a = as_input("dot", a)
     b = as_input("dot", b)
@@ -278,8 +254,29 @@ def dot(a: Any, b: Any) -> Any:
     return matmul(a, b)
 
 
-def outer(a: Any, b: Any) -> Any:
+class Outer(Op):
+    """``a.ravel()[:, None] * b.ravel()[None, :]``: the outer product of the flattened inputs."""
+
+    __slots__ = ()
+
+    def forward(self, a, b):
+        return a.reshape(-1, 1) * b.reshape(1, -1)
+
+    def vjp(self, ns, gy, y, a, b):
+        return (gy @ b.reshape(-1)).reshape(a.shape), (a.reshape(-1) @ gy).reshape(b.shape)
+
+    def jvp(self, ns, ts, y, a, b):
+        return ns.call(Outer(), ts[0], b) + ns.call(Outer(), a, ts[1])
+
+
+def _outer_samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r(3), r(4)), (r((2, 2)), r(3)), (r(()), r(2)), (r(6)[::2], r(2))]
+
+
+@declare(Outer, samples=_outer_samples, torch=lambda t, a, b: t.outer(a.reshape(-1), b.reshape(-1)))
+def outer(a: Any, b: Any) -> Variable:
     """Outer product of two vectors: ``(n,)``, ``(m,)`` -> ``(n, m)`` (inputs are flattened)."""
     a = as_input("outer", a)
     b = as_input("outer", b)
-    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+    return Outer()(a, b)

@@ -1,37 +1,35 @@
-"""``relu_mlp``: a whole ReLU multilayer perceptron as one op.
+"""``relu_mlp``: a whole ReLU multilayer perceptron as one op (a ``Composite``).
 
 ``relu_mlp(x, [W1, b1, ..., Wk, bk])`` is ``relu(... relu(x @ W1 + b1) ...) @ Wk + bk``: a ReLU
-after every layer but the last. It is one graph node instead of k, and the hidden activations,
-which nothing outside the op can see, are kept transposed, as C-ordered (features, N) arrays.
-In that layout every GEMM of the pass has the operand order OpenBLAS runs fastest: the
-input-gradient product ``W @ g.T`` instead of ``g @ W.T`` is the big one (64x256x256 float32:
-45 us against 63 on the benchmark machine). ``MLP(activation=F.relu)`` uses it.
-
-The first-order backward (``backward_data``) is fused NumPy code; ``backward`` rebuilds the
-network from ``linear_relu``/``linear`` and differentiates that, so every higher order is exact.
+after every layer but the last. The reference composition (``relu``/``linear`` per layer)
+defines it and every derivative order. The fast kernel is one graph node instead of 2k-1 and
+keeps the hidden activations, which nothing outside the op can see, transposed, as C-ordered
+(features, N) arrays. In that layout every GEMM of the pass has the operand order OpenBLAS
+runs fastest: the input-gradient product ``W @ g.T`` instead of ``g @ W.T`` is the big one
+(64x256x256 float32: 45 us against 63 on the benchmark machine). The fast first-order rule
+walks those activations back. ``MLP(activation=F.relu)`` uses it.
 """
 from __future__ import annotations
 
 from operator import matmul as _matmul
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..backend import xp_of
-from ..core.autodiff import local_gradients
-from ..core.config import enable_grad
-from ..core.function import Function
+from ..core.composite import Composite
+from ..core.op import declare
 from ..core.variable import Variable
-from .linalg import linear, linear_relu
+from .linalg import Linear, LinearNoBias, linear
 from .reduction import blas_sum
-from .shape import reshape
 
 __all__ = ["relu_mlp"]
 
+
 def _check(x: Any, params: tuple) -> None:
-    if x.ndim != 2:
-        raise ValueError(f"relu_mlp: x must be 2-D (N, in), got shape {tuple(x.shape)}")
-    width = x.shape[1]
+    if x.ndim == 0:
+        raise ValueError("relu_mlp: x must have shape (..., in), got a 0-d input")
+    width = x.shape[-1]
     for i in range(0, len(params), 2):
         W, b = params[i], params[i + 1]
         if W.ndim != 2 or W.shape[0] != width or b.shape != W.shape[1:]:
@@ -40,15 +38,26 @@ def _check(x: Any, params: tuple) -> None:
         width = W.shape[1]
 
 
-class ReluMlp(Function):
-    """Inputs ``(x, W1, b1, ..., Wk, bk)``: ``x`` (N, in), ``Wi`` (in_i, out_i), ``bi`` (out_i,),
+class ReluMlp(Composite):
+    """Inputs ``(x, W1, b1, ..., Wk, bk)``: ``x`` (..., in), ``Wi`` (in_i, out_i), ``bi`` (out_i,),
     k >= 2. ``need_x=False`` (``x`` was a raw array) skips the input gradient."""
 
-    def __init__(self, need_x: bool):
+    __slots__ = ("need_x", "xT", "acts")
+
+    def __init__(self, need_x: bool = True):
         self.need_x = need_x
 
+    def reference(self, ns, x, *params):
+        h = x
+        for i in range(0, len(params) - 2, 2):
+            h = ns.relu(ns.linear(h, params[i], params[i + 1]))
+        return ns.linear(h, params[-2], params[-1])
+
     def forward(self, x, *params):
-        _check(x, params)
+        lead = None
+        if x.ndim != 2:
+            lead = x.shape[:-1]
+            x = x.reshape(-1, x.shape[-1])
         h = x.T
         if h.__class__ is np.ndarray:
             xp, dot = np, np.dot  # np.dot: measured a little faster than matmul on these operands
@@ -73,52 +82,57 @@ class ReluMlp(Function):
             y += b
         else:
             y = y + b
-        return y
+        return y if lead is None else y.reshape(lead + (y.shape[-1],))
 
-    def backward_data(self, gy):
-        inputs = self.inputs
+    def fast_vjp(self, gy, y, x, *params):
         acts = self.acts
+        if gy.ndim != 2:
+            gy = gy.reshape(-1, gy.shape[-1])
         dot = np.dot if gy.__class__ is np.ndarray else _matmul
-        grads: list = [None] * len(inputs)
+        grads: list = [None] * (len(params) + 1)
         grads[-2] = dot(acts[-1], gy)
         grads[-1] = blas_sum(gy, 0)
-        g = dot(inputs[-2].data, gy.T)  # gradient of the last hidden activation, (out, N)
+        g = dot(params[-2], gy.T)  # gradient of the last hidden activation, (out, N)
         for i in range(len(acts) - 1, -1, -1):
-            g *= acts[i] > 0  # g is this pass's own array
+            g *= acts[i] > 0  # g is a product made here: this rule's own array
             grads[2 * i + 2] = blas_sum(g, 1)
             grads[2 * i + 1] = dot(acts[i - 1] if i else self.xT, g.T)
             if i:
-                g = dot(inputs[2 * i + 1].data, g)
+                g = dot(params[2 * i], g)
             elif self.need_x:
-                grads[0] = dot(g.T, inputs[1].data.T)
-        return grads
-
-    def backward(self, gy):
-        inputs = list(self.inputs)
-        with enable_grad():
-            y = _compose(inputs)
-            grads = local_gradients(y, inputs, [gy], grad_output=gy)
-        if not self.need_x:
-            grads[0] = None
+                gx = dot(g.T, params[0].T)
+                grads[0] = gx if x.ndim == 2 else gx.reshape(x.shape)
         return tuple(grads)
 
 
-def _compose(inputs: Sequence[Any]) -> Variable:
-    """The same network from differentiable per-layer ops (what ``backward`` differentiates)."""
-    h = inputs[0]
-    for i in range(1, len(inputs) - 2, 2):
-        h = linear_relu(h, inputs[i], inputs[i + 1])
-    return linear(h, inputs[-2], inputs[-1])
+def _samples(rng: Any) -> list:
+    r = rng.standard_normal
+    return [(r((5, 3)), r((3, 4)), r(4), r((4, 2)), r(2)),
+            (r((4, 3)), r((3, 5)), r(5), r((5, 4)), r(4), r((4, 2)), r(2)),
+            (r((2, 4, 3)), r((3, 4)), r(4), r((4, 2)), r(2)),
+            (r(3), r((3, 4)), r(4), r((4, 2)), r(2)),
+            (r((3, 6)).T, r((6, 4))[::2], r(8)[::2], r((4, 2)), r(2)),
+            (r((5, 3)), r((3, 2)), r(2))]
 
 
-def relu_mlp(x: Any, params: Sequence[Any]) -> Variable:
-    """``relu(... relu(x @ W1 + b1) ...) @ Wk + bk`` as one op, ``params = [W1, b1, ..., Wk, bk]``.
+def _torch_mlp(t: Any, x: Any, *params: Any) -> Any:
+    h = x
+    for i in range(0, len(params) - 2, 2):
+        h = t.relu(t.matmul(h, params[i]) + params[i + 1])
+    return t.matmul(h, params[-2]) + params[-1]
+
+
+@declare(ReluMlp, Linear, LinearNoBias, samples=_samples, torch=_torch_mlp)
+def relu_mlp(x: Any, *params: Any) -> Variable:
+    """``relu(... relu(x @ W1 + b1) ...) @ Wk + bk`` as one op: ``relu_mlp(x, [W1, b1, ..., Wk, bk])``
+    (or the same arrays as separate arguments, ``relu_mlp(x, W1, b1, ..., Wk, bk)``).
 
     ``x`` (..., in); ``Wi`` (in_i, out_i), ``bi`` (out_i,); returns (..., out_k). No ReLU after
     the last layer. A raw-array ``x`` gets no gradient (its GEMM is skipped). Differentiable in
     every input, to any order.
     """
-    params = tuple(params)
+    if len(params) == 1 and isinstance(params[0], (list, tuple)):
+        params = tuple(params[0])
     if len(params) < 2 or len(params) % 2:
         raise ValueError(f"relu_mlp: params must be [W1, b1, ..., Wk, bk], got {len(params)} arrays")
     if len(params) == 2:
@@ -126,12 +140,5 @@ def relu_mlp(x: Any, params: Sequence[Any]) -> Variable:
     need_x = x.__class__ is Variable or isinstance(x, Variable)
     if not need_x and not hasattr(x, "ndim"):
         x = np.asarray(x)
-    nd = x.ndim
-    if nd == 2:
-        return ReluMlp(need_x)(x, *params)
-    if nd == 0:
-        raise ValueError("relu_mlp: x must have shape (..., in), got a 0-d input")
-    lead = x.shape[:-1]
-    x2 = reshape(x, (-1, x.shape[-1])) if need_x else x.reshape(-1, x.shape[-1])
-    y = ReluMlp(need_x)(x2, *params)
-    return reshape(y, lead + (y.shape[-1],))
+    _check(x, params)
+    return ReluMlp(need_x)(x, *params)
