@@ -101,13 +101,41 @@ def test_mlp_with_relu_runs_as_one_op_and_matches_the_per_layer_path():
     x, t = rand(8, 3), np.random.default_rng(0).integers(0, 2, 8)
     results = []
     for fused in (True, False):
-        m = models.MLP([5, 4, 2], activation=F.relu, rng=0)
-        m(x)  # lazy initialisation (per layer)
-        if not fused:
-            m.__dict__["_relu_mlp_params"] = lambda: None
+        # F.relu itself: the model calls F.relu_mlp; any other callable: layer by layer
+        m = models.MLP([5, 4, 2], activation=F.relu if fused else (lambda h: F.relu(h)), rng=0)
+        first = m(x)  # lazy initialisation (per layer)
+        assert type(first.creator).__name__ == "Linear"
         loss = F.softmax_cross_entropy(m(x), t)
         assert (type(loss.creator.inputs[0].creator).__name__ == "ReluMlp") == fused
         loss.backward()
         results.append([loss.data] + [p.grad.data for p in m.params()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_params_may_be_one_list_or_separate_arguments():
+    x, ps = rand(5, 3), params(3, 4, 2)
+    np.testing.assert_array_equal(F.relu_mlp(x, ps).data, F.relu_mlp(x, *ps).data)
+    np.testing.assert_array_equal(F.relu_mlp(x, tuple(ps)).data, by_layers(x, ps))
+
+
+def test_fast_rule_matches_the_reference_composition_for_a_raw_3d_input():
+    from chainrule.core.composite import reference_mode
+    from chainrule.functions.mlp import ReluMlp
+
+    x, ps = rand(2, 5, 3), params(3, 6, 4, 2)
+    out = []
+    for ref in (False, True):
+        vs = [cr.Variable(p) for p in ps]
+        with reference_mode(ReluMlp) if ref else _nothing():
+            y = F.relu_mlp(x, vs)  # raw x: no input gradient
+            F.sum(y * y).backward()
+        out.append([y.data] + [v.grad.data for v in vs])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()

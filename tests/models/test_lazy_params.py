@@ -195,7 +195,7 @@ def test_shape_mismatch_names_the_layer_and_the_sizes():
     lazy = L.Linear(3, rng=0)
     lazy(np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"Linear\(out_size=3, in_size=4.*6 features"):
-        lazy.forward_relu(np.ones((2, 6)))  # later calls, the fused path too
+        lazy(np.ones((2, 6)))  # later calls too
     mlp = models.MLP([5, 2], activation=F.relu, rng=0)
     mlp(np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"MLP layer linear\[0\] \(Linear\(out_size=5, in_size=4.*3 features"):

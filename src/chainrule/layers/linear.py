@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import backend_of, get_backend
 from ..core.variable import Variable
-from ..functions.linalg import LinearReLU, linear
+from ..functions.linalg import linear
 from ..random import get_rng
 from .base import Layer, Parameter, conform_input
 
@@ -103,18 +103,6 @@ class Linear(Layer):
             x = conform_input(self, x, w.data.dtype)
         try:
             return linear(x, w, self.b)
-        except ValueError as e:
-            raise self._shape_error(x, e) from None
-
-    def forward_relu(self, x: Any) -> Variable:
-        """``relu(self(x))`` as one fused op (needs a bias)."""
-        if self._pending:
-            self._materialize(x)
-        w = self.w
-        if getattr(x, "dtype", None) is not w.data.dtype:
-            x = conform_input(self, x, w.data.dtype)
-        try:
-            return LinearReLU(x.__class__ is Variable or isinstance(x, Variable))(x, w, self.b)
         except ValueError as e:
             raise self._shape_error(x, e) from None
 

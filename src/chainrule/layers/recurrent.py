@@ -79,6 +79,7 @@ class LSTM(Layer):
         self.h2u = Linear(hidden, in_size=hidden, bias=False, dtype=dtype, rng=rng)
         self.h: Variable | None = None
         self.c: Variable | None = None
+        self._x_sized = self._h_sized = False  # whether the x2* / h2* layers have run once
 
     def reset_state(self) -> None:
         """Forget the hidden and cell states; the next call starts a new sequence."""
@@ -87,11 +88,14 @@ class LSTM(Layer):
 
     def _x_gates(self, x: Any) -> list:
         """``[x2f(x), x2i(x), x2o(x), x2u(x)]`` computed as one GEMM over the concatenated
-        weights: the same values as four Linear calls, with a quarter of the ops in backward."""
+        weights: the same values as four Linear calls, with a quarter of the ops in backward.
+        The first call goes through the four layers themselves, which size and type their
+        parameters (in f, i, o, u order: the reference's draw order)."""
         maps = (self.x2f, self.x2i, self.x2o, self.x2u)
-        for m in maps:
-            if m._pending:
-                m._materialize(x)  # in f, i, o, u order: the reference's draw order
+        if not self._x_sized:
+            gates = [m(x) for m in maps]
+            self._x_sized = True
+            return gates
         dtype = self.x2f.w.data.dtype
         if getattr(x, "dtype", None) is not dtype:
             x = conform_input(self, x, dtype)
@@ -104,14 +108,14 @@ class LSTM(Layer):
         xf, xi, xo, xu = self._x_gates(x)
         if h is not None:
             # x2*(x) + h2*(h) as one fused linear op each: h @ W_h* with x2*(x) as its bias term
-            maps = (self.h2f, self.h2i, self.h2o, self.h2u)
-            for m in maps:
-                if m._pending:
-                    m._materialize(h)
-            xf = F.linear(h, self.h2f.w, xf)
-            xi = F.linear(h, self.h2i.w, xi)
-            xo = F.linear(h, self.h2o.w, xo)
-            xu = F.linear(h, self.h2u.w, xu)
+            if not self._h_sized:  # the first time through the layers (they type their parameters)
+                xf, xi, xo, xu = xf + self.h2f(h), xi + self.h2i(h), xo + self.h2o(h), xu + self.h2u(h)
+                self._h_sized = True
+            else:
+                xf = F.linear(h, self.h2f.w, xf)
+                xi = F.linear(h, self.h2i.w, xi)
+                xo = F.linear(h, self.h2o.w, xo)
+                xu = F.linear(h, self.h2u.w, xu)
         # the gate activations and the state update as one op (F.lstm_cell)
         h, c = F.lstm_cell(xf, xi, xo, xu, self.c)
         self.h = h

@@ -7,8 +7,7 @@ import numpy as np
 
 from .. import functions as F
 from ..core.variable import Variable
-from ..functions.mlp import ReluMlp
-from ..layers.base import _Registry, conform_input
+from ..layers.base import conform_input
 from ..layers.linear import Linear
 from ..random import get_rng
 from .base import Model
@@ -34,47 +33,36 @@ class MLP(Model):
         rng = get_rng(rng)
         self._linears = [self.add_layer(f"linear[{i}]", Linear(n, dtype=dtype, rng=rng))
                          for i, n in enumerate(out_sizes)]
+        self._sized = False  # the first call runs layer by layer (lazy initialisation)
 
     def forward(self, x: Any) -> Variable:
-        act = self.activation
-        fused = act is F.relu
-        if fused:
+        layers = self._linears
+        if self.activation is F.relu and self._sized:
             params = self._relu_mlp_params()
-            if params is not None:  # the whole network as one op
+            if params is not None:  # the whole network as one op: F.relu_mlp
                 if getattr(x, "dtype", None) is not params[0].data.dtype:
                     x = conform_input(self, x, params[0].data.dtype, self._label(0))
                 try:
-                    if x.__class__ is np.ndarray and x.ndim == 2:  # the common case, straight to the op
-                        return ReluMlp(False)(x, *params)
                     return F.relu_mlp(x, params)
                 except ValueError as e:
-                    raise self._linears[0]._shape_error(x, e, self._label(0)) from None
-        layers = self._linears
+                    raise layers[0]._shape_error(x, e, self._label(0)) from None
+        act = self.activation
         for layer in layers[:-1]:
-            if fused and type(layer) is Linear and layer.bias:
-                x = layer.forward_relu(x)  # the same values, one fused op
-            else:
-                x = act(layer(x))
-        return layers[-1](x)
+            x = act(layer(x))
+        y = layers[-1](x)
+        self._sized = True  # every layer has sized and typed its parameters
+        return y
 
     def _label(self, i: int) -> str:
         return f"MLP layer linear[{i}] ({self._linears[i]._describe()})"
 
     def _relu_mlp_params(self) -> tuple | None:
         """``(W1, b1, ..., Wk, bk)`` when ``F.relu_mlp`` can run this network (two or more
-        initialised ``Linear`` layers with biases), else None; cached until a parameter or
-        layer is reassigned."""
-        cache = self.__dict__.get("_relu_mlp_cache")
-        if cache is not None and cache[0] == _Registry.version:
-            return cache[1]
+        ``Linear`` layers with biases), else None."""
         layers = self._linears
-        if any(type(layer) is not Linear or layer._pending for layer in layers):
-            return None  # lazy initialisation runs on the per-layer path first
-        params = None
-        if len(layers) > 1 and all(layer.bias for layer in layers):
-            params = tuple(p for layer in layers for p in (layer.w, layer.b))
-        self.__dict__["_relu_mlp_cache"] = (_Registry.version, params)
-        return params
+        if len(layers) < 2 or any(type(layer) is not Linear or not layer.bias for layer in layers):
+            return None
+        return tuple([p for layer in layers for p in (layer.w, layer.b)])
 
     def extra_repr(self) -> str:
         return f"activation={getattr(self.activation, '__name__', self.activation)}"
