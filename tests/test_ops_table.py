@@ -283,8 +283,8 @@ def test_im2col_array_and_col2im_array_are_adjoint():
 from chainrule.core.op import OPS, Op  # noqa: E402  (filled when chainrule.functions is imported)
 
 # Op families converted to declarations (core/op.py); the lead widens this as families convert.
-CONVERTED = ("arithmetic", "math", "broadcast", "recurrent", "linalg", "mlp")
-ARRAY_HELPERS_OF_CONVERTED = {"sum_to_array"}
+CONVERTED = ("arithmetic", "math", "broadcast", "recurrent", "linalg", "mlp", "reduction", "shape")
+ARRAY_HELPERS_OF_CONVERTED = {"sum_to_array", "normalize_axis"}
 
 
 def _cases() -> list:
@@ -298,21 +298,40 @@ def _cases() -> list:
 CASES = _cases()
 
 
+def _is_float_array(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
+
+
 def _diff_positions(case: tuple) -> list:
-    """The differentiated arguments: float arrays (numbers, shapes, dtypes are constants)."""
-    return [i for i, a in enumerate(case) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    """The differentiated arguments: float arrays, also as items of a list argument (``concat``'s
+    inputs) at position ``(i, j)``; numbers, shapes, dtypes are constants."""
+    pos: list = []
+    for i, a in enumerate(case):
+        if _is_float_array(a):
+            pos.append(i)
+        elif isinstance(a, list):
+            pos += [(i, j) for j, b in enumerate(a) if _is_float_array(b)]
+    return pos
+
+
+def _with(case: tuple, pos: list, vs) -> list:
+    """``case`` with the arguments at ``pos`` replaced by ``vs``."""
+    full = [list(a) if isinstance(a, list) else a for a in case]
+    for p, v in zip(pos, vs):
+        if isinstance(p, tuple):
+            full[p[0]][p[1]] = v
+        else:
+            full[p] = v
+    return full
 
 
 def _as_function(entry, case: tuple):
     pos = _diff_positions(case)
 
     def fn(*vs):
-        full = list(case)
-        for i, v in zip(pos, vs):
-            full[i] = v
-        return entry.function(*full)
+        return entry.function(*_with(case, pos, vs))
 
-    return fn, [case[i] for i in pos]
+    return fn, [case[p[0]][p[1]] if isinstance(p, tuple) else case[p] for p in pos]
 
 
 def _flat_outputs(y) -> list:
@@ -413,10 +432,7 @@ def test_declared_op_matches_pytorch(entry, i, case):
     pos = _diff_positions(case)
 
     def tfn(*ts):
-        full = list(case)
-        for k, t in zip(pos, ts):
-            full[k] = t
-        return entry.torch(torch, *full)
+        return entry.torch(torch, *_with(case, pos, ts))
 
     rng = np.random.default_rng(11)
     tangents = [rng.standard_normal(x.shape) for x in xs]

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
 from ._checks import as_input, check_axis, check_int
 
 __all__ = ["sum", "mean", "var", "max", "min", "logsumexp", "sum_dim", "mean_dim", "normalize_axis"]
 
 _int = int
+_nan = float("nan")
 _ONES: dict = {}
 
 
@@ -76,38 +77,14 @@ def _count(shape: tuple, axes: tuple | None) -> int:
     return n
 
 
-class ExpandReduced(Function):
-    """Spread a reduced gradient back over the reduced axes: ``(kept) -> shape``, times ``scale``.
-
-    The adjoint of ``Sum(axes, keepdims)`` (with ``scale``: of a scaled sum such as a mean).
-    """
-
-    def __init__(self, axes: tuple | None, shape: tuple, keepdims: bool, scale: float | None = None):
-        self.axes = axes
-        self.shape = shape
-        self.keepdims = keepdims
-        self.scale = scale
-
-    def forward(self, g):
-        if self.scale is not None:
-            g = g * self.scale
-        if not self.keepdims:
-            g = g.reshape(_kept_shape(self.shape, self.axes))
-        return xp_of(g).broadcast_to(g, self.shape)
-
-    def backward(self, gy):
-        g = Sum(self.axes, self.keepdims)(gy)
-        return g if self.scale is None else g * self.scale
-
-
-def _expand(gy: Variable, axes: tuple | None, shape: tuple, keepdims: bool,
-            scale: float | None = None) -> Variable:
-    if gy.shape == shape and scale is None:
+def _kept(gy: Any, shape: tuple, axes: tuple | None, keepdims: bool, ns: Any) -> Any:
+    """A reduced ``gy`` with its reduced axes back as size 1 (so it broadcasts against the input)."""
+    if keepdims:
         return gy
-    return ExpandReduced(axes, shape, keepdims, scale)(gy)
+    return ns.reshape(gy, _kept_shape(shape, axes))
 
 
-class Sum(Function):
+class Sum(Op):
     def __init__(self, axis: tuple | None, keepdims: bool):
         self.axis = axis
         self.keepdims = keepdims
@@ -115,15 +92,17 @@ class Sum(Function):
     def forward(self, x):
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        return _expand(gy, self.axis, x.shape, self.keepdims)
+    def vjp(self, ns, gy, y, x):
+        shape = x.shape
+        if self.axis is not None and not self.keepdims:  # a 0-d total broadcasts as it is
+            gy = ns.reshape(gy, _kept_shape(shape, self.axis))
+        return ns.broadcast_to(gy, shape)
 
-    def backward_data(self, gy):
-        return ExpandReduced(self.axis, self.inputs[0].data.shape, self.keepdims).forward(gy)
+    def jvp(self, ns, ts, y, x):
+        return ns.sum(ts[0], self.axis, self.keepdims)
 
 
-class Mean(Function):
+class Mean(Op):
     def __init__(self, axis: tuple | None, keepdims: bool):
         self.axis = axis
         self.keepdims = keepdims
@@ -131,18 +110,18 @@ class Mean(Function):
     def forward(self, x):
         return x.mean(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, gy):
-        shape = self.inputs[0].shape
+    def vjp(self, ns, gy, y, x):
+        shape = x.shape
         n = _count(shape, self.axis)
-        return ExpandReduced(self.axis, shape, self.keepdims, 1.0 / n if n else float("nan"))(gy)
+        if self.axis is not None and not self.keepdims:
+            gy = ns.reshape(gy, _kept_shape(shape, self.axis))
+        return ns.broadcast_to(gy * (1.0 / n if n else _nan), shape)
 
-    def backward_data(self, gy):
-        shape = self.inputs[0].data.shape
-        n = _count(shape, self.axis)
-        return ExpandReduced(self.axis, shape, self.keepdims, 1.0 / n if n else float("nan")).forward(gy)
+    def jvp(self, ns, ts, y, x):
+        return ns.mean(ts[0], self.axis, self.keepdims)
 
 
-class Var(Function):
+class Var(Op):
     def __init__(self, axis: tuple | None, keepdims: bool, ddof: int):
         self.axis = axis
         self.keepdims = keepdims
@@ -151,33 +130,41 @@ class Var(Function):
     def forward(self, x):
         return xp_of(x).var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof)
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        d = _count(x.shape, self.axis) - self.ddof
-        centered = x - Mean(self.axis, True)(x)
-        scale = 2.0 / d if d > 0 else float("nan")
-        return centered * ExpandReduced(self.axis, x.shape, self.keepdims, scale)(gy)
+    def _scale(self, shape: tuple) -> float:
+        d = _count(shape, self.axis) - self.ddof
+        return 2.0 / d if d > 0 else _nan
+
+    def vjp(self, ns, gy, y, x):
+        g = _kept(gy, x.shape, self.axis, self.keepdims, ns) * self._scale(x.shape)
+        return (x - ns.mean(x, self.axis, True)) * g
+
+    def jvp(self, ns, ts, y, x):
+        centered = x - ns.mean(x, self.axis, True)
+        return ns.sum(centered * ts[0], self.axis, self.keepdims) * self._scale(x.shape)
 
 
-class _Extreme(Function):
-    """Shared backward of ``Max``/``Min``: ties share the gradient equally."""
+class _Extreme(Op):
+    """Shared rules of ``Max``/``Min``: ties share the gradient equally."""
 
     def __init__(self, axis: tuple | None, keepdims: bool):
         self.axis = axis
         self.keepdims = keepdims
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        xd = x.data
-        y = self.outputs[0]()
-        yd = self.forward(xd) if y is None else y.data
+    def _weights(self, ns: Any, y: Any, x: Any) -> Any:
+        """Constant weights: ``1 / ties`` where ``x`` attains the extreme of its slice, else 0."""
+        xd = ns.data(x)
+        yd = ns.data(y)
         if not self.keepdims:
             yd = yd.reshape(_kept_shape(xd.shape, self.axis))
         mask = (xd == yd).astype(xd.dtype)
-        count = mask.sum(axis=self.axis, keepdims=True)
-        xp = xp_of(xd)
-        weights = mask / xp.maximum(count, 1)
-        return _expand(gy, self.axis, xd.shape, self.keepdims) * Variable._new(weights)
+        return mask / xp_of(xd).maximum(mask.sum(axis=self.axis, keepdims=True), 1)
+
+    def vjp(self, ns, gy, y, x):
+        g = ns.broadcast_to(_kept(gy, x.shape, self.axis, self.keepdims, ns), x.shape)
+        return ns.scale(g, self._weights(ns, y, x))
+
+    def jvp(self, ns, ts, y, x):
+        return ns.sum(ns.scale(ts[0], self._weights(ns, y, x)), self.axis, self.keepdims)
 
 
 class Max(_Extreme):
@@ -190,7 +177,7 @@ class Min(_Extreme):
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     def __init__(self, axis: tuple | None, keepdims: bool):
         self.axis = axis
         self.keepdims = keepdims
@@ -205,20 +192,14 @@ class LogSumExp(Function):
                                 if self.axis is not None and i not in self.axis))
         return y
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        y = self.outputs[0]()
-        if y is None:
-            y = LogSumExp(self.axis, self.keepdims)(x)
-        shape = x.shape
-        softmax = _exp(x - _expand(y, self.axis, shape, self.keepdims))
-        return _expand(gy, self.axis, shape, self.keepdims) * softmax
+    def _softmax(self, ns: Any, y: Any, x: Any) -> Any:
+        return ns.exp(x - _kept(y, x.shape, self.axis, self.keepdims, ns))
 
+    def vjp(self, ns, gy, y, x):
+        return _kept(gy, x.shape, self.axis, self.keepdims, ns) * self._softmax(ns, y, x)
 
-def _exp(x: Variable) -> Variable:
-    from .math import exp
-
-    return exp(x)
+    def jvp(self, ns, ts, y, x):
+        return ns.sum(self._softmax(ns, y, x) * ts[0], self.axis, self.keepdims)
 
 
 def _prepare(op: str, x: Any, axis: Any) -> tuple:
@@ -226,19 +207,48 @@ def _prepare(op: str, x: Any, axis: Any) -> tuple:
     return x, (None if axis is None else normalize_axis(op, axis, x.shape))
 
 
+# ----- sample inputs and PyTorch equivalents of the op table -----
+def _dims(x: Any, axis: Any) -> Any:
+    """A torch ``dim`` argument for ``axis`` (every axis when None)."""
+    return tuple(range(x.ndim)) if axis is None else axis
+
+
+def _reduce_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)), None), (rng.standard_normal((2, 3, 4)), (0, 2), True),
+            (rng.standard_normal((4, 3)).T, -1), (rng.standard_normal((3, 4))[:, ::2], 0, True),
+            (rng.standard_normal(()), None), (rng.standard_normal((0, 3)), 0)]
+
+
+def _distinct_samples(rng: Any) -> list:
+    """Inputs whose extremes are unique (no ties: the gradient is smooth there)."""
+    def distinct(*shape: int) -> Any:
+        n = int(np.prod(shape))
+        return (rng.permutation(n) + rng.uniform(0.1, 0.3, n)).reshape(shape) / n
+    return [(distinct(3, 4), None), (distinct(2, 3, 4), (0, 2), True), (distinct(4, 3).T, -1),
+            (distinct(3, 6)[:, ::2], 0, True)]
+
+
 # ----- public functions -----
+@declare(Sum, samples=_reduce_samples,
+         torch=lambda t, x, axis=None, keepdims=False: t.sum(x, _dims(x, axis), keepdim=keepdims))
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """Sum over ``axis`` (None: all). ``(…) -> (…)`` with the reduced axes dropped or kept as 1."""
     x, axes = _prepare("sum", x, axis)
     return Sum(axes, bool(keepdims))(x)
 
 
+@declare(Mean, samples=lambda rng: _reduce_samples(rng)[:-1],
+         torch=lambda t, x, axis=None, keepdims=False: t.mean(x, _dims(x, axis), keepdim=keepdims))
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """Arithmetic mean over ``axis`` (None: all)."""
     x, axes = _prepare("mean", x, axis)
     return Mean(axes, bool(keepdims))(x)
 
 
+@declare(Var, samples=lambda rng: [(rng.standard_normal((3, 4)), None), (rng.standard_normal((2, 3, 4)), (0, 2), True),
+                                   (rng.standard_normal((4, 3)).T, -1, False, 1)],
+         torch=lambda t, x, axis=None, keepdims=False, ddof=0: t.var(x, _dims(x, axis), correction=ddof,
+                                                                      keepdim=keepdims))
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
     """Variance over ``axis``: ``sum((x - mean)**2) / (n - ddof)`` (``ddof=0``: population, 1: sample)."""
     x, axes = _prepare("var", x, axis)
@@ -246,6 +256,8 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Vari
     return Var(axes, bool(keepdims), ddof)(x)
 
 
+@declare(Max, samples=_distinct_samples,
+         torch=lambda t, x, axis=None, keepdims=False: t.amax(x, _dims(x, axis), keepdim=keepdims))
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """Maximum over ``axis``; the gradient is split equally among tied maxima."""
     x, axes = _prepare("max", x, axis)
@@ -254,6 +266,8 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     return Max(axes, bool(keepdims))(x)
 
 
+@declare(Min, samples=_distinct_samples,
+         torch=lambda t, x, axis=None, keepdims=False: t.amin(x, _dims(x, axis), keepdim=keepdims))
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """Minimum over ``axis``; the gradient is split equally among tied minima."""
     x, axes = _prepare("min", x, axis)
@@ -262,6 +276,8 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     return Min(axes, bool(keepdims))(x)
 
 
+@declare(LogSumExp, samples=lambda rng: _reduce_samples(rng)[:4],
+         torch=lambda t, x, axis=None, keepdims=False: t.logsumexp(x, _dims(x, axis), keepdim=keepdims))
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """``log(sum(exp(x), axis))`` computed stably (shifted by the maximum); gradient: softmax."""
     x, axes = _prepare("logsumexp", x, axis)
@@ -270,14 +286,17 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     return LogSumExp(axes, bool(keepdims))(x)
 
 
+@declare(Sum, samples=lambda rng: [(rng.standard_normal((2, 3, 4)), 1), (rng.standard_normal((4, 3)).T, (0, 1), True)],
+         torch=lambda t, x, dim, keepdim=False: t.sum(x, dim, keepdim=keepdim))
 def sum_dim(x: Any, dim: Any, keepdim: bool = False) -> Variable:
     """``sum`` over ``dim`` (the reference ``SumDim`` spelling)."""
     x, axes = _prepare("sum_dim", x, dim)
     return Sum(axes, bool(keepdim))(x)
 
 
+@declare(Mean, samples=lambda rng: [(rng.standard_normal((2, 3, 4)), 1), (rng.standard_normal((4, 3)).T, (0, 1), True)],
+         torch=lambda t, x, dim, keepdim=False: t.mean(x, dim, keepdim=keepdim))
 def mean_dim(x: Any, dim: Any, keepdim: bool = False) -> Variable:
     """``mean`` over ``dim`` (the reference ``MeanDim`` spelling)."""
     x, axes = _prepare("mean_dim", x, dim)
     return Mean(axes, bool(keepdim))(x)
-

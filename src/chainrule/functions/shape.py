@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
 from ._checks import as_input, check_axis, check_int, check_shape
 
@@ -28,28 +28,39 @@ def _norm_axis(axis: int, ndim: int, op: str, shape: tuple) -> int:
 
 def _axes_arg(axis: Any) -> tuple:
     """An axis argument that may be one axis or a sequence of them, as a tuple."""
-    return _tuple(axis) if isinstance(axis, (_tuple, list)) else (axis,)
+    return _tuple(axis) if isinstance(axis, (_tuple, list, range)) else (axis,)
 
 
-def _zeros_var(shape: tuple, like: Any) -> Variable:
-    return Variable._new(xp_of(like).zeros(shape, dtype=like.dtype))
+def _inverse(axes: tuple) -> tuple:
+    """The permutation that undoes ``axes``."""
+    inv = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inv[a] = i
+    return _tuple(inv)
+
+
+def _normal(rng: Any, *shape: int) -> Any:
+    return rng.standard_normal(shape)
 
 
 # ----- reshape -----
-class Reshape(Function):
+class Reshape(Op):
     def __init__(self, shape):
         self.shape = shape
 
     def forward(self, x):
         return x.reshape(self.shape)
 
-    def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+    def vjp(self, ns, gy, y, x):
+        return ns.reshape(gy, x.shape)
 
-    def backward_data(self, gy):
-        return gy.reshape(self.inputs[0].data.shape)
+    def jvp(self, ns, ts, y, x):
+        return ns.reshape(ts[0], self.shape)
 
 
+@declare(Reshape, samples=lambda rng: [(_normal(rng, 3, 4), (2, 6)), (_normal(rng, 4, 3).T, (-1,)),
+                                     (_normal(rng), (1, 1)), (_normal(rng, 0, 3), (3, 0))],
+         torch=lambda t, x, shape: t.reshape(x, shape))
 def reshape(x: Any, shape: Any) -> Any:
     """``x`` with a new ``shape`` (same size; one entry may be ``-1``); gradient: reshape back."""
     if shape.__class__ is not _tuple:  # a tuple's entries are checked by the array library
@@ -60,32 +71,24 @@ def reshape(x: Any, shape: Any) -> Any:
 
 
 # ----- transpose -----
-class Transpose(Function):
+class Transpose(Op):
     def __init__(self, axes):
         self.axes = axes
 
     def forward(self, x):
         return x.transpose(self.axes)
 
-    def backward(self, gy):
+    def vjp(self, ns, gy, y, x):
         axes = self.axes
-        if axes is None:
-            return transpose(gy, None)
-        inv = [0] * len(axes)
-        for i, a in enumerate(axes):
-            inv[a] = i
-        return transpose(gy, _tuple(inv))
+        return ns.transpose(gy, None if axes is None else _inverse(axes))
 
-    def backward_data(self, gy):
-        axes = self.axes
-        if axes is None:
-            return gy.transpose()
-        inv = [0] * len(axes)
-        for i, a in enumerate(axes):
-            inv[a] = i
-        return gy.transpose(inv)
+    def jvp(self, ns, ts, y, x):
+        return ns.transpose(ts[0], self.axes)
 
 
+@declare(Transpose, samples=lambda rng: [(_normal(rng, 2, 3, 4), (1, 2, 0)), (_normal(rng, 3, 4), None),
+                                       (_normal(rng, 4, 6)[:, ::2], (-1, 0))],
+         torch=lambda t, x, axes=None: x.permute(*(reversed(range(x.ndim)) if axes is None else axes)))
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
     """Permute the axes of ``x`` (reverse them when ``axes`` is None), as ``numpy.transpose``."""
     if axes is not None:
@@ -99,6 +102,8 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
     return Transpose(axes)(x)
 
 
+@declare(Transpose, samples=lambda rng: [(_normal(rng, 2, 3, 4), 0, -1), (_normal(rng, 4, 3).T, 1, 0)],
+         torch=lambda t, x, a1, a2: t.swapaxes(x, a1, a2))
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """``x`` with two axes exchanged."""
     x = as_input("swapaxes", x)
@@ -113,6 +118,9 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 
 
 # ----- squeeze / unsqueeze / flatten (all are reshapes) -----
+@declare(Reshape, samples=lambda rng: [(_normal(rng, 3, 1, 4, 1), None), (_normal(rng, 1, 3, 1), (0, -1)),
+                                     (_normal(rng, 4, 1).T, 0)],
+         torch=lambda t, x, axis=None: x.squeeze() if axis is None else t.squeeze(x, axis))
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """Drop axes of size 1: all of them, or the given ``axis`` (an int or a tuple of ints)."""
     x = as_input("squeeze", x)
@@ -128,6 +136,11 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     return reshape(x, new)
 
 
+def _unsqueeze_samples(rng: Any) -> list:
+    return [(_normal(rng, 3, 4), 1), (_normal(rng, 4, 3).T, -1), (_normal(rng), 0)]
+
+
+@declare(Reshape, samples=_unsqueeze_samples, torch=lambda t, x, axis: t.unsqueeze(x, axis))
 def unsqueeze(x: Any, axis: int) -> Any:
     """Insert an axis of size 1 at position ``axis`` (``-1`` appends one), as ``torch.unsqueeze``."""
     x = as_input("unsqueeze", x)
@@ -136,9 +149,13 @@ def unsqueeze(x: Any, axis: int) -> Any:
     return reshape(x, shape[:a] + (1,) + shape[a:])
 
 
-expand_dims = unsqueeze
+expand_dims = declare(Reshape, samples=_unsqueeze_samples, torch=lambda t, x, axis: t.unsqueeze(x, axis),
+                      name="expand_dims")(unsqueeze)
 
 
+@declare(Reshape, samples=lambda rng: [(_normal(rng, 2, 3, 4),), (_normal(rng, 2, 3, 4, 5), 1, 2),
+                                     (_normal(rng, 4, 3).T, 0, 0), (_normal(rng),)],
+         torch=lambda t, x, start_dim=0, end_dim=-1: t.flatten(x, start_dim, end_dim))
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     """Merge axes ``start_dim..end_dim`` into one; by default ``x`` becomes 1-D."""
     x = as_input("flatten", x)
@@ -156,25 +173,30 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
 
 
 # ----- concat / split -----
-class Concat(Function):
+class Concat(Op):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *xs):
         return xp_of(xs[0]).concatenate(xs, axis=self.axis)
 
-    def backward(self, gy):
+    def vjp(self, ns, gy, y, *xs):
         ax = self.axis
         offsets = []
         total = 0
-        for x in self.inputs[:-1]:
+        for x in xs[:-1]:
             total += x.shape[ax]
             offsets.append(total)
-        return _tuple(Split(offsets, ax)(gy))
+        return _tuple(ns.call(Split(offsets, ax), gy))
+
+    def jvp(self, ns, ts, y, *xs):
+        return ns.call(Concat(self.axis), *ts)
 
 
-class Split(Function):
+class Split(Op):
     """Split along ``axis`` at the given offsets (NumPy ``split`` with a list of indices)."""
+
+    multi_output = True
 
     def __init__(self, indices, axis):
         self.indices = indices
@@ -185,15 +207,14 @@ class Split(Function):
         ax = self.axis
         lead = (slice(None),) * (ax if ax >= 0 else x.ndim + ax)
         bounds = [0, *self.indices, x.shape[ax]]
-        parts = tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
-        self.shapes = [p.shape for p in parts]
-        return parts
+        return _tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
 
-    def backward(self, *gys):
-        if any(g is None for g in gys):
-            like = self.inputs[0].data
-            gys = [g if g is not None else _zeros_var(s, like) for g, s in zip(gys, self.shapes)]
-        return Concat(self.axis)(*gys)
+    def vjp(self, ns, gys, ys, x):
+        gys = [ns.zeros_like(y) if g is None else g for g, y in zip(gys, ys)]
+        return ns.call(Concat(self.axis), *gys)
+
+    def jvp(self, ns, ts, ys, x):
+        return _tuple(ns.call(Split(self.indices, self.axis), ts[0]))
 
 
 def _check_concat(xs: list, axis: int, op: str) -> int:
@@ -207,6 +228,13 @@ def _check_concat(xs: list, axis: int, op: str) -> int:
     return ax
 
 
+def _join_samples(rng: Any) -> list:
+    """Lists of arrays to join (the op-table tests differentiate the float arrays in a list)."""
+    return [([_normal(rng, 2, 3), _normal(rng, 4, 3)], 0), ([_normal(rng, 3, 2), _normal(rng, 4, 3).T, _normal(rng, 3, 1)], -1),
+            ([_normal(rng, 2, 3)], 1)]
+
+
+@declare(Concat, samples=_join_samples, torch=lambda t, xs, axis=0: t.cat(xs, axis))
 def concat(xs: Sequence[Any], axis: int = 0) -> Any:
     """Join ``xs`` along an existing ``axis`` (shapes must match elsewhere); gradient: split."""
     xs = [as_input("concat", x) for x in xs]
@@ -218,9 +246,12 @@ def concat(xs: Sequence[Any], axis: int = 0) -> Any:
     return Concat(ax)(*xs)
 
 
-cat = concat
+cat = declare(Concat, samples=_join_samples, torch=lambda t, xs, axis=0: t.cat(xs, axis), name="cat")(concat)
 
 
+@declare(Split, samples=lambda rng: [(_normal(rng, 6, 2), 3), (_normal(rng, 2, 7), [2, 5], -1),
+                                   (_normal(rng, 5, 4).T, [1], 0), (_normal(rng, 4, 2), [], 1)],
+         torch=lambda t, x, sections, axis=0: t.tensor_split(x, sections, axis))
 def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
     """Split ``x`` along ``axis`` (NumPy semantics): an int ``n`` gives ``n`` equal parts (the
     size must divide evenly), a list gives the offsets at which to cut. Returns a list."""
@@ -241,6 +272,8 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
     return Split(indices, ax)(x)
 
 
+@declare(Split, samples=lambda rng: [(_normal(rng, 7, 2), 3), (_normal(rng, 2, 4).T, 2, 1)],
+         torch=lambda t, x, n, axis=0: t.chunk(x, n, axis))
 def chunk(x: Any, n: int, axis: int = 0) -> list:
     """Split into ``n`` chunks of ``ceil(size / n)`` (the last may be smaller, and there may be
     fewer than ``n``), as ``torch.chunk``. Returns a list."""
@@ -255,18 +288,23 @@ def chunk(x: Any, n: int, axis: int = 0) -> list:
 
 
 # ----- stack / unstack -----
-class Stack(Function):
+class Stack(Op):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, *xs):
         return xp_of(xs[0]).stack(xs, axis=self.axis)
 
-    def backward(self, gy):
-        return _tuple(Unstack(self.axis)(gy))
+    def vjp(self, ns, gy, y, *xs):
+        return _tuple(ns.call(Unstack(self.axis), gy))
+
+    def jvp(self, ns, ts, y, *xs):
+        return ns.call(Stack(self.axis), *ts)
 
 
-class Unstack(Function):
+class Unstack(Op):
+    multi_output = True
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -275,14 +313,17 @@ class Unstack(Function):
             x = xp_of(x).moveaxis(x, self.axis, 0)
         return _tuple(x[i] for i in range(x.shape[0]))
 
-    def backward(self, *gys):
-        if any(g is None for g in gys):
-            x = self.inputs[0]
-            shape = x.shape[:self.axis] + x.shape[self.axis + 1:]
-            gys = [g if g is not None else _zeros_var(shape, x.data) for g in gys]
-        return Stack(self.axis)(*gys)
+    def vjp(self, ns, gys, ys, x):
+        gys = [ns.zeros_like(y) if g is None else g for g, y in zip(gys, ys)]
+        return ns.call(Stack(self.axis), *gys)
+
+    def jvp(self, ns, ts, ys, x):
+        return _tuple(ns.call(Unstack(self.axis), ts[0]))
 
 
+@declare(Stack, samples=lambda rng: [([_normal(rng, 2, 3), _normal(rng, 3, 2).T], 0), ([_normal(rng, 3), _normal(rng, 3)], -1),
+                                   ([_normal(rng)], 0)],
+         torch=lambda t, xs, axis=0: t.stack(xs, axis))
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:
     """Join same-shaped ``xs`` along a new ``axis``; gradient: unstack."""
     xs = [as_input("stack", x) for x in xs]
@@ -297,6 +338,8 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Any:
     return Stack(ax)(*xs)
 
 
+@declare(Unstack, samples=lambda rng: [(_normal(rng, 3, 2),), (_normal(rng, 2, 4).T, 1), (_normal(rng, 2, 3, 2), -1)],
+         torch=lambda t, x, axis=0: t.unbind(x, axis))
 def unstack(x: Any, axis: int = 0) -> list:
     """The slices of ``x`` along ``axis`` as a list (the inverse of ``stack``)."""
     x = as_input("unstack", x)
@@ -307,26 +350,32 @@ def unstack(x: Any, axis: int = 0) -> list:
 
 
 # ----- triangles and flips -----
-class Tril(Function):
+class Tril(Op):
     def __init__(self, k):
         self.k = k
 
     def forward(self, x):
         return xp_of(x).tril(x, self.k)
 
-    def backward(self, gy):
-        return tril(gy, self.k)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(Tril(self.k), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(Tril(self.k), ts[0])
 
 
-class Triu(Function):
+class Triu(Op):
     def __init__(self, k):
         self.k = k
 
     def forward(self, x):
         return xp_of(x).triu(x, self.k)
 
-    def backward(self, gy):
-        return triu(gy, self.k)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(Triu(self.k), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(Triu(self.k), ts[0])
 
 
 def _check_matrix(x: Any, op: str) -> Variable:
@@ -336,27 +385,38 @@ def _check_matrix(x: Any, op: str) -> Variable:
     return x
 
 
+def _triangle_samples(rng: Any) -> list:
+    return [(_normal(rng, 4, 4),), (_normal(rng, 2, 3, 5), 1), (_normal(rng, 5, 4).T, -1)]
+
+
+@declare(Tril, samples=_triangle_samples, torch=lambda t, x, k=0: t.tril(x, k))
 def tril(x: Any, k: int = 0) -> Any:
     """Lower triangle of the last two axes (entries above diagonal ``k`` set to zero)."""
     return Tril(check_int("tril", "k", k))(_check_matrix(x, "tril"))
 
 
+@declare(Triu, samples=_triangle_samples, torch=lambda t, x, k=0: t.triu(x, k))
 def triu(x: Any, k: int = 0) -> Any:
     """Upper triangle of the last two axes (entries below diagonal ``k`` set to zero)."""
     return Triu(check_int("triu", "k", k))(_check_matrix(x, "triu"))
 
 
-class Flip(Function):
+class Flip(Op):
     def __init__(self, axis):
         self.axis = axis
 
     def forward(self, x):
         return xp_of(x).flip(x, self.axis)
 
-    def backward(self, gy):
-        return Flip(self.axis)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(Flip(self.axis), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(Flip(self.axis), ts[0])
 
 
+@declare(Flip, samples=lambda rng: [(_normal(rng, 3, 4), 1), (_normal(rng, 2, 3, 4), (0, -1)), (_normal(rng, 4, 3).T, None)],
+         torch=lambda t, x, axis=None: t.flip(x, _axes_arg(range(x.ndim) if axis is None else axis)))
 def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """Reverse the order of elements along ``axis`` (an int, a tuple, or every axis if None)."""
     x = as_input("flip", x)
