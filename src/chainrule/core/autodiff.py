@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backend import xp_of
+from . import _gcscope
 from .config import _Switch
 from .config import _state as _config_state
 from .variable import _RETAIN, Variable, _hook_state, as_variable
@@ -244,6 +245,8 @@ def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: 
     finally:
         if token is not None:
             _config_state.reset(token)
+        if _gcscope.active:  # the graph is done with: let the collector see it again
+            _gcscope.release()
     if kept:
         grads.update(kept)
     return grads

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _gcscope
 from .config import get_config
 from .variable import Variable, as_variable
 
@@ -58,6 +59,8 @@ class Function:
             self.inputs = inputs
             self._inputs_version = sum([x._version for x in inputs])
             self.outputs = tuple([_ref(o) for o in outs])
+            if gen >= _gcscope.limit:  # a deep graph: keep the cyclic collector off it (core/_gcscope.py)
+                _gcscope.grow(self, gen)
         else:
             for o in outs:
                 o._requires_grad = False
@@ -133,6 +136,8 @@ def {name}(self, {params}):
         self.inputs = {inputs}
         self._inputs_version = {version}
         self.outputs = (_ref(out),)
+        if gen >= _gcscope.limit:
+            _gcscope.grow(self, gen)
     else:
         out.creator = None
         out.generation = 0
@@ -168,7 +173,7 @@ def _entry(n: int) -> Any:
             version=" + ".join(f"{x}._version" for x in xs))
     scope = dict(_op_error=_op_error, _ndarray=_ndarray, _generic=_generic, _vnew=_vnew, _ref=_ref,
                  Variable=Variable, as_variable=as_variable, get_config=get_config,
-                 _any_requires_grad=_any_requires_grad)
+                 _any_requires_grad=_any_requires_grad, _gcscope=_gcscope)
     exec(compile(_TEMPLATE.format(**fields), f"<chainrule recording path, arity {n}>", "exec"), scope)
     return scope[fields["name"]]
 
