@@ -35,7 +35,7 @@ class Config:
         return f"Config(enable_backprop={self.enable_backprop}, train={self.train}, tapes={len(self.tapes)})"
 
 
-_state: contextvars.ContextVar[Config] = contextvars.ContextVar("chainrule_config", default=Config())
+_state: contextvars.ContextVar[Config] = contextvars.ContextVar("chainrule_config", default=Config())  # noqa: B039 (Config is never mutated in place)
 get_config = _state.get
 
 
