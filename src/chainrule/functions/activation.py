@@ -1,8 +1,11 @@
 """Neural-network activations: softmax, log_softmax, gelu, silu, leaky_relu, elu, softplus, dropout, erf.
 
-Every op is a fused ``Function`` whose backward is written in differentiable ops, so
-gradients of any order work. Shapes are preserved (``softmax(x, axis)`` normalises along
-``axis``).
+Every op is declared once (``core/op.py``): a forward on arrays and one vjp rule that runs on
+arrays in first-order passes and on Variables for higher orders. ``gelu`` and ``silu`` are
+``Composite``s: ``x * Phi(x)`` (Phi from ``erf``), its tanh form, and ``x * sigmoid(x)`` define
+them; fused kernels keep ``Phi``, ``tanh`` or ``sigmoid`` from the forward for the first-order
+rule. The logistic is math.py's ``Sigmoid``. Shapes are preserved (``softmax(x, axis)``
+normalises along ``axis``).
 """
 from __future__ import annotations
 
@@ -12,16 +15,18 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, xp_of
+from ..core.composite import Composite
 from ..core.config import get_config
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from . import math as _m
+from .math import Sigmoid, _sigmoid
 from ._checks import as_input, check_axis
 
 __all__ = ["softmax", "log_softmax", "gelu", "silu", "swish", "leaky_relu", "elu", "softplus", "dropout",
            "erf"]
 
 _SQRT2 = _pymath.sqrt(2.0)
+_INV_SQRT2 = 1.0 / _SQRT2
 _TWO_OVER_SQRT_PI = 2.0 / _pymath.sqrt(_pymath.pi)
 _INV_SQRT_2PI = 1.0 / _pymath.sqrt(2.0 * _pymath.pi)
 _TANH_C = _pymath.sqrt(2.0 / _pymath.pi)
@@ -194,26 +199,14 @@ def _normal_cdf(x: Any) -> Any:
     return _finish(cdf, x)
 
 
-class Erf(Function):
+class Erf(Op):
+    elementwise = True
+
     def forward(self, x):
         return _erf_array(x)
 
-    def backward(self, gy):
-        x, = self.inputs
-        return gy * (_m.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
-
-    def backward_data(self, gy):
-        x = _as_float(self.inputs[0].data)
-        d = x * x
-        d *= -1.0
-        d = xp_of(x).exp(d)
-        d *= _TWO_OVER_SQRT_PI
-        return gy * d
-
-
-def erf(x: Any) -> Any:
-    """The error function, elementwise; derivative ``2/sqrt(pi) exp(-x^2)``."""
-    return Erf()(x)
+    def vjp(self, ns, gy, y, x):
+        return gy * (ns.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
 
 
 # ----- softmax family -----
@@ -230,8 +223,10 @@ def _log_softmax_array(x: Any, axis: int) -> Any:
     return s - xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
 
 
-class Softmax(Function):
-    def __init__(self, axis):
+class Softmax(Op):
+    """``softmax(x, axis)``; its Jacobian ``diag(y) - y y^T`` is symmetric: jvp = vjp."""
+
+    def __init__(self, axis: int):
         self.axis = axis
 
     def forward(self, x):
@@ -242,16 +237,18 @@ class Softmax(Function):
                 raise
             return _softmax_array(x.astype(np.float64), self.axis)
 
-    def backward(self, gy):
-        y = self.outputs[0]()
-        if y is None:
-            y = softmax(self.inputs[0], self.axis)
+    def vjp(self, ns, gy, y, x):
         gx = y * gy
         return gx - y * gx.sum(axis=self.axis, keepdims=True)
 
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)
 
-class LogSoftmax(Function):
-    def __init__(self, axis):
+
+class LogSoftmax(Op):
+    """``x - logsumexp(x, axis)``; the softmax the rules need is ``exp(y)``."""
+
+    def __init__(self, axis: int):
         self.axis = axis
 
     def forward(self, x):
@@ -262,35 +259,30 @@ class LogSoftmax(Function):
                 raise
             return _log_softmax_array(x.astype(np.float64), self.axis)
 
-    def backward(self, gy):
-        return gy - softmax(self.inputs[0], self.axis) * gy.sum(axis=self.axis, keepdims=True)
+    def vjp(self, ns, gy, y, x):
+        return gy - ns.exp(y) * gy.sum(axis=self.axis, keepdims=True)
 
-
-def softmax(x: Any, axis: int = -1) -> Any:
-    """``exp(x) / sum(exp(x), axis)``, max-shifted for stability; same shape as ``x``."""
-    x = x if x.__class__ is Variable else as_input("softmax", x)
-    return Softmax(check_axis("softmax", axis, x.ndim, x.shape))(x)
-
-
-def log_softmax(x: Any, axis: int = -1) -> Any:
-    """``x - logsumexp(x, axis)``, computed stably; same shape as ``x``."""
-    x = x if x.__class__ is Variable else as_input("log_softmax", x)
-    return LogSoftmax(check_axis("log_softmax", axis, x.ndim, x.shape))(x)
+    def jvp(self, ns, ts, y, x):
+        t = ts[0]
+        return t - (ns.exp(y) * t).sum(axis=self.axis, keepdims=True)
 
 
 # ----- smooth activations -----
-class GeluErf(Function):
-    """``x * Phi(x)`` with the exact normal CDF ``Phi(x) = erfc(-x / sqrt2) / 2``."""
+class GeluErf(Composite):
+    """``x * Phi(x)``, ``Phi(x) = (1 + erf(x / sqrt2)) / 2``. The fused kernel computes Phi as
+    ``erfc(-x / sqrt2) / 2`` (accurate in both tails) and keeps it for the first-order rule."""
+
+    elementwise = True
+
+    def reference(self, ns, x):
+        return x * ((ns.call(Erf(), x * _INV_SQRT2) + 1.0) * 0.5)
 
     def forward(self, x):
         self.cdf = cdf = _normal_cdf(x)
         return x * cdf
 
-    def backward(self, gy):
-        return GeluErfGrad(self.cdf)(self.inputs[0], gy)
-
-    def backward_data(self, gy):
-        return _gelu_erf_grad(self.inputs[0].data, self.cdf, gy)
+    def fast_vjp(self, gy, y, x):
+        return _gelu_erf_grad(x, self.cdf, gy)
 
 
 def _gelu_erf_grad(x: Any, cdf: Any, gy: Any) -> Any:
@@ -305,24 +297,15 @@ def _gelu_erf_grad(x: Any, cdf: Any, gy: Any) -> Any:
     return gy * t
 
 
-class GeluErfGrad(Function):
-    """``gy * (Phi(x) + x phi(x))``, the gradient of GeluErf, reusing its cached ``Phi(x)``."""
+class GeluTanh(Composite):
+    """``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``; the kernel keeps the tanh for the
+    first-order rule."""
 
-    def __init__(self, cdf):
-        self.cdf = cdf
+    elementwise = True
 
-    def forward(self, x, gy):
-        return _gelu_erf_grad(x, self.cdf, gy)
-
-    def backward(self, ggx):
-        x, gy = self.inputs
-        pdf = _m.exp(x * x * -0.5) * _INV_SQRT_2PI
-        cdf = (erf(x * (1.0 / _SQRT2)) + 1.0) * 0.5
-        return ggx * gy * pdf * (2.0 - x * x), ggx * (cdf + x * pdf)
-
-
-class GeluTanh(Function):
-    """``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``; keeps the tanh for the gradient."""
+    def reference(self, ns, x):
+        t = ns.tanh((x + x * x * x * _TANH_K) * _TANH_C)
+        return x * ((t + 1.0) * 0.5)
 
     def forward(self, x):
         xp = xp_of(x)
@@ -338,15 +321,8 @@ class GeluTanh(Function):
         y *= 0.5
         return y * x
 
-    def backward(self, gy):
-        x, = self.inputs
-        x2 = x * x
-        t = _m.tanh((x + x2 * x * _TANH_K) * _TANH_C)
-        dt = (1.0 - t * t) * ((x2 * (3.0 * _TANH_K) + 1.0) * _TANH_C)
-        return gy * ((t + 1.0) * 0.5 + x * dt * 0.5)
-
-    def backward_data(self, gy):
-        x = _as_float(self.inputs[0].data)
+    def fast_vjp(self, gy, y, x):
+        x = _as_float(x)
         t = self.t
         d = x * x  # 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)
         d *= 3.0 * _TANH_K
@@ -359,54 +335,44 @@ class GeluTanh(Function):
         return gy * d
 
 
-def gelu(x: Any, approximate: str = "none") -> Any:
-    """Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` uses the tanh form."""
-    if approximate == "none":
-        return GeluErf()(x)
-    if approximate == "tanh":
-        return GeluTanh()(x)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+class Silu(Composite):
+    """``x * sigmoid(x)`` (math.py's logistic); the kernel keeps the sigmoid for the rule."""
 
+    elementwise = True
 
-def _sigmoid_array(x: Any) -> Any:
-    xp = xp_of(x)
-    return 0.5 * (xp.tanh(0.5 * x) + 1.0)  # overflow-free logistic
+    def reference(self, ns, x):
+        return x * ns.call(Sigmoid(), x)
 
-
-class Silu(Function):
     def forward(self, x):
-        return x * _sigmoid_array(x)
+        self.s = s = _sigmoid(x if x.dtype.kind != "b" else x.astype(np.float64))
+        return x * s
 
-    def backward(self, gy):
-        x, = self.inputs
-        s = _m.sigmoid(x)
-        return gy * (s + x * s * (1.0 - s))
-
-
-def silu(x: Any) -> Any:
-    """``x * sigmoid(x)`` (a.k.a. swish)."""
-    return Silu()(x)
-
-
-swish = silu
+    def fast_vjp(self, gy, y, x):
+        s = self.s
+        d = 1.0 - s  # s (1 + x (1 - s))
+        d = d * x
+        d += 1.0
+        d *= s
+        return gy * d
 
 
-class Softplus(Function):
+class Softplus(Op):
+    elementwise = True
+
     def forward(self, x):
         return xp_of(x).logaddexp(0.0, x)
 
-    def backward(self, gy):
-        return gy * _m.sigmoid(self.inputs[0])
-
-
-def softplus(x: Any) -> Any:
-    """``log(1 + exp(x))``, computed without overflow; derivative ``sigmoid(x)``."""
-    return Softplus()(x)
+    def vjp(self, ns, gy, y, x):
+        return gy * ns.call(Sigmoid(), x)
 
 
 # ----- piecewise activations -----
-class LeakyRelu(Function):
-    def __init__(self, slope):
+class LeakyRelu(Op):
+    """The forward keeps the slope mask ``coef`` (1 or ``slope``), a constant of the rule."""
+
+    elementwise = True
+
+    def __init__(self, slope: float):
         self.slope = slope
 
     def forward(self, x):
@@ -414,33 +380,24 @@ class LeakyRelu(Function):
         self.coef = xp.where(x > 0, 1.0, self.slope).astype(x.dtype, copy=False)
         return x * self.coef
 
-    def backward(self, gy):
-        return gy * self.coef
+    def vjp(self, ns, gy, y, x):
+        return ns.scale(gy, self.coef)
 
 
-def leaky_relu(x: Any, slope: float = 0.01) -> Any:
-    """``x`` where ``x > 0``, else ``slope * x``."""
-    return LeakyRelu(float(slope))(x)
+class Elu(Op):
+    """Where ``x <= 0`` the derivative ``alpha exp(x)`` is ``y + alpha``."""
 
+    elementwise = True
 
-class Elu(Function):
-    def __init__(self, alpha):
+    def __init__(self, alpha: float):
         self.alpha = alpha
 
     def forward(self, x):
         xp = xp_of(x)
         return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0.0))).astype(x.dtype, copy=False)
 
-    def backward(self, gy):
-        x, = self.inputs
-        pos = (x.data > 0).astype(x.dtype)
-        neg_part = _m.exp(x * (1.0 - pos)) * (1.0 - pos) * self.alpha  # alpha*exp(min(x,0)) where x <= 0
-        return gy * (neg_part + pos)
-
-
-def elu(x: Any, alpha: float = 1.0) -> Any:
-    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    return Elu(float(alpha))(x)
+    def vjp(self, ns, gy, y, x):
+        return gy * ns.fill(y + self.alpha, ns.data(x) > 0, 1.0)
 
 
 # ----- dropout -----
@@ -464,18 +421,117 @@ def _uniform(shape: tuple, x: Any, rng: Any) -> Any:
     return u if b.xp is np else b.asarray(u)
 
 
-class Dropout(Function):
-    def __init__(self, mask):
+class Dropout(Op):
+    """``x * mask`` with the scaled keep-mask a constant of the op."""
+
+    elementwise = True
+
+    def __init__(self, mask: Any):
         self.mask = mask
 
     def forward(self, x):
         return x * self.mask
 
-    def backward(self, gy):
-        return gy * self.mask
+    def vjp(self, ns, gy, y, x):
+        return ns.scale(gy, self.mask)
 
 
-def dropout(x: Any, p: float = 0.5, training: bool | None = None, rng: Any = None) -> Any:
+# ----- sample inputs for the op table (tests/test_ops_table.py) -----
+def _normal(rng: Any) -> list:
+    """A matrix, a 0-d array, a transposed (non-contiguous) matrix and an empty array."""
+    return [(rng.standard_normal((3, 4)),), (rng.standard_normal(()),), (rng.standard_normal((4, 3)).T,),
+            (rng.standard_normal((0, 3)),)]
+
+
+def _off_zero(rng: Any, shape: tuple) -> Any:
+    """Normal values moved away from the kink at 0."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < 0.1, 0.5, x)
+
+
+def _axis_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)), -1), (rng.standard_normal((3, 4)), 0),
+            (rng.standard_normal((2, 3, 2)), 1), (rng.standard_normal((5, 4))[:, ::2], -1),
+            (rng.standard_normal((4, 3)).T, 0), (rng.standard_normal((0, 3)), -1)]
+
+
+def _gelu_samples(rng: Any) -> list:
+    xs = _normal(rng) + [(np.array([[-9.0, -3.2, -0.3], [0.4, 3.7, 8.0]]),)]
+    return xs + [(x, "tanh") for (x,) in xs]
+
+
+def _kinked(value: float) -> Any:
+    def samples(rng: Any) -> list:
+        return [(_off_zero(rng, (3, 4)), value), (_off_zero(rng, ()), value), (_off_zero(rng, (4, 3)).T, value),
+                (rng.standard_normal((0, 2)), value)]
+    return samples
+
+
+# ----- public functions -----
+@declare(Erf, samples=_normal, torch=lambda t, x: t.special.erf(x))
+def erf(x: Any) -> Variable:
+    """The error function, elementwise; derivative ``2/sqrt(pi) exp(-x^2)``."""
+    return Erf()(x)
+
+
+@declare(Softmax, samples=_axis_samples, torch=lambda t, x, axis: t.softmax(x, axis))
+def softmax(x: Any, axis: int = -1) -> Variable:
+    """``exp(x) / sum(exp(x), axis)``, max-shifted for stability; same shape as ``x``."""
+    x = x if x.__class__ is Variable else as_input("softmax", x)
+    return Softmax(check_axis("softmax", axis, x.ndim, x.shape))(x)
+
+
+@declare(LogSoftmax, samples=_axis_samples, torch=lambda t, x, axis: t.log_softmax(x, axis))
+def log_softmax(x: Any, axis: int = -1) -> Variable:
+    """``x - logsumexp(x, axis)``, computed stably; same shape as ``x``."""
+    x = x if x.__class__ is Variable else as_input("log_softmax", x)
+    return LogSoftmax(check_axis("log_softmax", axis, x.ndim, x.shape))(x)
+
+
+@declare(GeluErf, GeluTanh, samples=_gelu_samples,
+         torch=lambda t, x, approximate="none": t.nn.functional.gelu(x, approximate=approximate))
+def gelu(x: Any, approximate: str = "none") -> Variable:
+    """Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` uses the tanh form."""
+    if approximate == "none":
+        return GeluErf()(x)
+    if approximate == "tanh":
+        return GeluTanh()(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+@declare(Silu, samples=_normal, torch=lambda t, x: t.nn.functional.silu(x))
+def silu(x: Any) -> Variable:
+    """``x * sigmoid(x)`` (a.k.a. swish)."""
+    return Silu()(x)
+
+
+swish = declare(Silu, samples=lambda rng: [(rng.standard_normal((2, 3)),)],
+                torch=lambda t, x: t.nn.functional.silu(x), name="swish")(silu)
+
+
+@declare(Softplus, samples=_normal, torch=lambda t, x: t.nn.functional.softplus(x))
+def softplus(x: Any) -> Variable:
+    """``log(1 + exp(x))``, computed without overflow; derivative ``sigmoid(x)``."""
+    return Softplus()(x)
+
+
+@declare(LeakyRelu, samples=_kinked(0.1), torch=lambda t, x, slope: t.nn.functional.leaky_relu(x, slope))
+def leaky_relu(x: Any, slope: float = 0.01) -> Variable:
+    """``x`` where ``x > 0``, else ``slope * x``."""
+    return LeakyRelu(float(slope))(x)
+
+
+@declare(Elu, samples=_kinked(0.7), torch=lambda t, x, alpha: t.nn.functional.elu(x, alpha))
+def elu(x: Any, alpha: float = 1.0) -> Variable:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    return Elu(float(alpha))(x)
+
+
+# dropout is random: no PyTorch equivalent draws the same mask (the seeded rng makes the
+# samples repeatable for the finite differences)
+@declare(Dropout, samples=lambda rng: [(rng.standard_normal((3, 4)), 0.5, True, 1),
+                                       (rng.standard_normal((4, 3)).T, 0.25, True, 2)], torch=None)
+def dropout(x: Any, p: float = 0.5, training: bool | None = None, rng: Any = None) -> Variable:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by ``1/(1-p)``.
 
     ``training=None`` follows ``chainrule.is_train()``; in test mode (or ``p == 0``) it is the
