@@ -116,3 +116,27 @@ def test_sdpa_float_mask_dropout_and_errors():
                                           causal=True).dtype == np.float32
     with pytest.raises(ValueError, match="scaled_dot_product_attention: shapes"):
         F.scaled_dot_product_attention(q, k[:, :1], v)
+
+
+def test_embedding_forward_mode_and_third_order():
+    """Embedding is linear in the weight: its tangent is the gather of the weight's tangent
+    (forward mode, no reverse graph), and the gather/scatter-add pair differentiates to any order."""
+    ids = np.array([[1, 4], [1, 0]])
+    w, t = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 3))
+    y, ty = cr.jvp(lambda v: F.embedding(v, ids), (w,), (t,))
+    assert not isinstance(ty, cr.Variable)
+    np.testing.assert_array_equal(y, w[ids])
+    np.testing.assert_array_equal(ty, t[ids])
+    wv = cr.Variable(w)
+    (g,) = cr.gradients((F.embedding(wv, ids) ** 3).sum(), [wv], create_graph=True)
+    (gg,) = cr.gradients(g.sum(), [wv], create_graph=True)
+    (ggg,) = cr.gradients(gg.sum(), [wv])
+    counts = np.bincount(ids.ravel(), minlength=5)[:, None]
+    np.testing.assert_allclose(ggg.data, 6.0 * counts * np.ones((5, 3)), rtol=1e-14)
+
+
+def test_embedding_has_one_derivative_definition():
+    import chainrule.functions.attention as att
+    from chainrule.core.op import Op
+
+    assert issubclass(att.Embedding, Op) and not hasattr(att, "EmbeddingGrad")

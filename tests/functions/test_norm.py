@@ -128,3 +128,17 @@ def test_rms_norm(shape):
     np.testing.assert_allclose(f(x, g).data, yt.detach().numpy(), rtol=1e-10)
     for v, t in zip(vs, ts):
         np.testing.assert_allclose(v.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_norms_are_in_the_op_table_with_forward_mode():
+    """Declared: the op table checks them; forward mode runs through the ops they compose."""
+    from chainrule.core.op import OPS
+
+    for name in ("batch_norm", "layer_norm", "rms_norm"):
+        assert OPS[name].function is getattr(F, name)
+    x, g = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    t = RNG.standard_normal((3, 4))
+    y, ty = cr.jvp(lambda v: F.layer_norm(v, g), (x,), (t,))
+    eps = 1e-6
+    fd = (F.layer_norm(x + eps * t, g).data - F.layer_norm(x - eps * t, g).data) / (2 * eps)
+    np.testing.assert_allclose(ty, fd, rtol=1e-6, atol=1e-8)

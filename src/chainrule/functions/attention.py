@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
 from . import linalg as _linalg
 from . import shape as _shape
@@ -24,8 +24,10 @@ __all__ = ["embedding", "scaled_dot_product_attention"]
 
 
 # ----- embedding -----
-class Embedding(Function):
-    """``weight[ids]``: (V, D) weight and integer ids (...) give (..., D)."""
+class Embedding(Op):
+    """``weight[ids]``: (V, D) weight and integer ids (...) give (..., D). Linear in the weight:
+    the gradient is the scatter-add of the rows (``_ScatterAddRows``), the tangent the gather
+    of the weight's tangent."""
 
     def __init__(self, ids):
         self.ids = ids
@@ -33,12 +35,16 @@ class Embedding(Function):
     def forward(self, w):
         return w[self.ids]
 
-    def backward(self, gy):
-        return EmbeddingGrad(self.ids, self.inputs[0].shape)(gy)
+    def vjp(self, ns, gy, y, w):
+        return ns.call(_ScatterAddRows(self.ids, w.shape), gy)
+
+    def jvp(self, ns, ts, y, w):
+        return ns.call(Embedding(self.ids), ts[0])
 
 
-class EmbeddingGrad(Function):
-    """Scatter-add of (..., D) rows into a zero (V, D) matrix at ``ids``; gradient: the gather."""
+class _ScatterAddRows(Op):
+    """Scatter-add of (..., D) rows into a zero (V, D) matrix at ``ids``: ``Embedding``'s
+    adjoint (its gradient and tangent are the gather again, so any order works)."""
 
     def __init__(self, ids, shape):
         self.ids = ids
@@ -50,10 +56,22 @@ class EmbeddingGrad(Function):
         b.scatter_add(gw, self.ids.reshape(-1), gy.reshape(-1, self.shape[-1]))
         return gw
 
-    def backward(self, ggw):
-        return Embedding(self.ids)(ggw)
+    def vjp(self, ns, ggw, y, gy):
+        return ns.call(Embedding(self.ids), ggw)
+
+    def jvp(self, ns, ts, y, gy):
+        return ns.call(_ScatterAddRows(self.ids, self.shape), ts[0])
 
 
+def _embedding_samples(rng: Any) -> list:
+    return [(rng.standard_normal((5, 3)), np.array([0, 3, 3, 1])),  # repeated ids accumulate
+            (rng.standard_normal((3, 5)).T, np.array([[0, 1], [4, 4]])),  # non-contiguous weight
+            (rng.standard_normal((5, 3)), np.array(2)),  # 0-d ids
+            (rng.standard_normal((5, 3)), np.zeros((0,), dtype=np.int64))]  # no ids
+
+
+@declare(Embedding, _ScatterAddRows, samples=_embedding_samples,
+         torch=lambda t, w, ids: t.nn.functional.embedding(t.as_tensor(ids), w))
 def embedding(weight: Any, ids: Any) -> Variable:
     """Rows of ``weight`` (V, D) picked by integer ``ids`` of any shape (...) -> (..., D).
 
@@ -103,6 +121,25 @@ def _mask_bias(mask: Any, causal: bool, lq: int, lk: int, dtype: Any, like: Any)
     return bias
 
 
+def _attention_samples(rng: Any) -> list:
+    q, k, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 2))
+    keep = rng.random((3, 5)) > 0.4
+    keep[:, 0] = True  # every query sees at least one key
+    return [(q, k, v),
+            (q, k, v, keep),
+            (rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal((4, 3)), None, True),
+            (q, rng.standard_normal((8, 5, 2)).transpose(2, 1, 0)[:, :, ::2], v, None, False, 0.0, 0.7),
+            (rng.standard_normal((2, 1, 3, 4)), k, v)]  # batch axes broadcast
+
+
+def _torch_attention(t: Any, q: Any, k: Any, v: Any, mask: Any = None, causal: bool = False,
+                     dropout_p: float = 0.0, scale: float | None = None) -> Any:
+    m = None if mask is None else t.as_tensor(mask)
+    return t.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=dropout_p,
+                                                        is_causal=causal, scale=scale)
+
+
+@declare(samples=_attention_samples, torch=_torch_attention)
 def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causal: bool = False,
                                  dropout_p: float = 0.0, scale: float | None = None,
                                  training: bool | None = None, rng: Any = None) -> Variable:

@@ -1,7 +1,8 @@
 """Normalisation: batch_norm (train/test mode, running statistics), layer_norm, rms_norm.
 
-Written as compositions of differentiable ops (mean, subtract, multiply, ``** -0.5``), so
-they are differentiable to any order in the input and the affine parameters.
+Written as compositions of declared ops (mean, subtract, multiply, ``** -0.5``): their
+derivatives of every order and their JVPs are those of the ops they compose (no rule of their
+own to keep), and the op table checks them from the sample inputs below.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..core.config import get_config
+from ..core.op import declare
 from ..core.variable import Variable
 from ._checks import as_input
 
@@ -26,6 +28,21 @@ def _check_param(name: str, what: str, p: Any, shape: tuple, x_shape: tuple) -> 
         raise ValueError(f"{name}: {what} has shape {tuple(p.shape)}, expected {shape} for input shape {x_shape}")
 
 
+def _batch_norm_samples(rng: Any) -> list:
+    c = 3
+    g, b = rng.standard_normal(c), rng.standard_normal(c)
+    return [(rng.standard_normal((5, c)) * 2 + 1, g, b, None, None, True),
+            (rng.standard_normal((4, c, 5)), g, b, None, None, True, 0.1, 1e-3),
+            (rng.standard_normal((2, 2, c, 3)).transpose(0, 2, 3, 1), g, None, None, None, True),  # non-contiguous
+            (rng.standard_normal((4, c)), None, None, None, None, True)]
+
+
+def _torch_batch_norm(t: Any, x: Any, gamma: Any = None, beta: Any = None, rm: Any = None, rv: Any = None,
+                      training: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Any:
+    return t.nn.functional.batch_norm(x, rm, rv, gamma, beta, training=training, momentum=momentum, eps=eps)
+
+
+@declare(samples=_batch_norm_samples, torch=_torch_batch_norm)
 def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = None, running_var: Any = None,
                training: bool | None = None, momentum: float = 0.1, eps: float = 1e-5) -> Variable:
     """Batch normalisation over every axis but the channel axis 1.
@@ -86,6 +103,23 @@ def _norm_axes(name: str, x: Variable, gamma: Any, normalized_shape: Any) -> tup
     return tuple(range(x.ndim - k, x.ndim)), normalized_shape
 
 
+def _layer_norm_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(5)),
+            (rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), 1e-3),
+            (rng.standard_normal((4, 5)).T, None, None, 1e-5, 4),  # non-contiguous, no affine
+            (rng.standard_normal((2, 6))[:, ::2], rng.standard_normal(3), None)]
+
+
+def _torch_layer_norm(t: Any, x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
+                      normalized_shape: Any = None) -> Any:
+    if normalized_shape is None:
+        normalized_shape = tuple(gamma.shape) if gamma is not None else (x.shape[-1],)
+    elif isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    return t.nn.functional.layer_norm(x, normalized_shape, gamma, beta, eps)
+
+
+@declare(samples=_layer_norm_samples, torch=_torch_layer_norm)
 def layer_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
                normalized_shape: int | Sequence[int] | None = None) -> Variable:
     """Normalise over the trailing axes (``normalized_shape``; default ``gamma.shape`` or the last axis).
@@ -106,6 +140,21 @@ def layer_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
     return y
 
 
+def _rms_norm_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 5)), rng.standard_normal(5)),
+            (rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)), 1e-3),
+            (rng.standard_normal((4, 5)).T, None, 1e-6, 4)]  # non-contiguous, no gain
+
+
+def _torch_rms_norm(t: Any, x: Any, gamma: Any = None, eps: float = 1e-6, normalized_shape: Any = None) -> Any:
+    if normalized_shape is None:
+        normalized_shape = tuple(gamma.shape) if gamma is not None else (x.shape[-1],)
+    elif isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    return t.nn.functional.rms_norm(x, normalized_shape, gamma, eps)
+
+
+@declare(samples=_rms_norm_samples, torch=_torch_rms_norm)
 def rms_norm(x: Any, gamma: Any = None, eps: float = 1e-6,
              normalized_shape: int | Sequence[int] | None = None) -> Variable:
     """``x / sqrt(mean(x**2) + eps) * gamma`` over the trailing axes (default ``gamma.shape`` or the last axis)."""
