@@ -149,3 +149,38 @@ def test_dropout_seeded_and_identity_in_test_mode():
     assert F.dropout(xv, 0.0, training=True) is xv
     assert not np.array_equal(F.dropout(xv, 0.5).data, x)  # default mode is training
     assert F.dropout(x.astype(np.float32), 0.5, training=True).dtype == np.float32
+
+
+def test_silu_and_softplus_use_the_one_array_sigmoid():
+    """silu's forward and softplus's derivative are math.py's sigmoid bit for bit (there used to
+    be a second, tanh-based logistic here with other roundings)."""
+    x = np.concatenate([RNG.standard_normal(2000) * 4, [-800.0, -30.0, 0.0, 30.0, 800.0]])
+    for dtype in (np.float64, np.float32):
+        xs = x.astype(dtype)
+        s = F.sigmoid(xs).data
+        np.testing.assert_array_equal(F.silu(xs).data, xs * s)
+        v = cr.Variable(xs)
+        F.sum(F.softplus(v)).backward()
+        np.testing.assert_array_equal(v.grad.data, s)
+
+
+def test_first_order_rules_keep_what_the_forward_computed():
+    """gelu/silu/leaky_relu take their first-order gradient from the forward's kept arrays and
+    agree with the graph (create_graph) path, which runs the declared reference."""
+    x = RNG.standard_normal((5, 7)) * 3
+    for f in (F.gelu, lambda v: F.gelu(v, approximate="tanh"), F.silu, lambda v: F.leaky_relu(v, 0.2),
+              lambda v: F.elu(v, 0.7), F.softplus, F.erf, lambda v: F.log_softmax(v, 0)):
+        a, b = cr.Variable(x), cr.Variable(x)
+        F.sum(f(a) * x).backward()
+        g, = cr.gradients([F.sum(f(b) * x)], [b], create_graph=True)
+        np.testing.assert_allclose(a.grad.data, g.data, rtol=1e-13, atol=1e-15)
+
+
+def test_forward_mode_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((3, 4)) * 2
+    t = RNG.standard_normal((3, 4))
+    for ours, theirs in _torch_pairs(torch):
+        _, tout = cr.jvp(ours, (x,), (t,))
+        _, tt = torch.func.jvp(theirs, (torch.tensor(x),), (torch.tensor(t),))
+        np.testing.assert_allclose(tout, tt.numpy(), rtol=1e-10, atol=1e-12)
