@@ -105,3 +105,62 @@ def test_bad_input():
         F.sign(None)
     with pytest.raises(TypeError, match="^logical_not: "):
         F.logical_not({"a": 1})
+
+
+# ----- the op table's entries of this family (declared with orders=0: not differentiable) -----
+TORCH = {
+    "equal": lambda t, a, b: t.eq(t.as_tensor(a), t.as_tensor(b)),
+    "not_equal": lambda t, a, b: t.ne(t.as_tensor(a), t.as_tensor(b)),
+    "less": lambda t, a, b: t.lt(t.as_tensor(a), t.as_tensor(b)),
+    "less_equal": lambda t, a, b: t.le(t.as_tensor(a), t.as_tensor(b)),
+    "greater": lambda t, a, b: t.gt(t.as_tensor(a), t.as_tensor(b)),
+    "greater_equal": lambda t, a, b: t.ge(t.as_tensor(a), t.as_tensor(b)),
+    "logical_and": lambda t, a, b: t.logical_and(t.as_tensor(a), t.as_tensor(b)),
+    "logical_or": lambda t, a, b: t.logical_or(t.as_tensor(a), t.as_tensor(b)),
+    "logical_not": lambda t, x: t.logical_not(t.as_tensor(x)),
+    "sign": lambda t, x: t.sign(t.as_tensor(x)),
+    "argmax": lambda t, x, axis, keep: t.argmax(t.as_tensor(x)) if axis is None else t.argmax(t.as_tensor(x), axis, keep),
+    "argmin": lambda t, x, axis, keep: t.argmin(t.as_tensor(x)) if axis is None else t.argmin(t.as_tensor(x), axis, keep),
+}
+
+
+def test_every_op_of_the_family_is_declared_not_differentiable():
+    from chainrule.core.op import OPS
+    from chainrule.functions import compare
+
+    for name in compare.__all__:
+        entry = OPS[name]
+        assert entry.orders == 0 and entry.ops == () and entry.function is getattr(F, name)
+    assert set(TORCH) == set(compare.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH))
+def test_declared_samples_match_pytorch_and_stay_out_of_the_graph(name):
+    torch = pytest.importorskip("torch")
+    from chainrule.core.op import OPS
+
+    for case in OPS[name].samples(np.random.default_rng(7)):
+        expect = TORCH[name](torch, *case).numpy()
+        args = [cr.Variable(a) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in case]
+        y = getattr(F, name)(*args)
+        assert y.creator is None
+        assert y.shape == expect.shape
+        np.testing.assert_array_equal(y.data, expect)
+        if name in ("argmax", "argmin"):
+            assert y.dtype == np.int64
+        elif name != "sign":
+            assert y.dtype == np.bool_
+
+
+def test_forward_mode_gives_comparisons_no_tangent():
+    """A comparison inside ``cr.jvp`` is a constant: the output's tangent comes only through
+    the differentiable path (here ``x * mask``)."""
+    x = np.array([-1.0, 0.5, 2.0])
+    t = np.array([1.0, 2.0, 3.0])
+
+    def f(v):
+        return v * F.cast(F.greater(v, 0.0), np.float64)
+
+    y, ty = cr.jvp(f, (x,), (t,))
+    np.testing.assert_array_equal(y, [0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(ty, [0.0, 2.0, 3.0])

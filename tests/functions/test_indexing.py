@@ -4,7 +4,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.functions as F
-from chainrule.functions.indexing import GetItemGrad
+from chainrule.functions.indexing import GetItem, _IndexAdd
 from oracle import check, rand, torch_compare
 
 
@@ -59,11 +59,21 @@ def test_getitem_variable_indices():
     check(lambda x: x[idx, 1:], a)
 
 
-def test_getitem_grad_is_dedicated_function_and_third_order():
+def test_getitem_grad_is_the_scatter_adjoint_and_third_order():
+    """The gradient of a selection is the scatter-add op, whose own gradient is the selection."""
     x = cr.Variable(np.array([0.5, -1.0, 2.0]))
-    y = F.sum_to(x[np.array([0, 0, 2])] ** 3, ())  # x0^3 twice, x2^3
+    sel = x[np.array([0, 0, 2])]
+    y = F.sum_to(sel ** 3, ())  # x0^3 twice, x2^3
     g, = cr.gradients(y, [x], create_graph=True)
-    assert isinstance(g.creator, GetItemGrad)
+    assert isinstance(g.creator, _IndexAdd)
+    w = cr.Variable(np.array([1.0, 2.0, 3.0]))
+    gw, = cr.gradients(sel, [x], grad_outputs=[w], create_graph=True)
+    assert isinstance(gw.creator, _IndexAdd)
+    np.testing.assert_array_equal(gw.data, [3.0, 0.0, 3.0])
+    v = cr.Variable(np.array([1.0, 2.0, 3.0]))
+    ggw, = cr.gradients(gw, [w], grad_outputs=[v], create_graph=True)
+    assert isinstance(ggw.creator, GetItem)  # the adjoint of the scatter is the selection again
+    np.testing.assert_array_equal(ggw.data, [1.0, 1.0, 3.0])
     gg, = cr.gradients(F.sum_to(g, ()), [x], create_graph=True)
     ggg, = cr.gradients(F.sum_to(gg, ()), [x])
     counts = np.array([2.0, 0.0, 1.0])
@@ -125,6 +135,19 @@ def test_take(axis):
     idx = np.array([2, 0, 2])
     np.testing.assert_array_equal(F.take(cr.Variable(a), idx, axis).data, np.take(a, idx, axis))
     check(lambda x: F.take(x, idx, axis), a)
+
+
+def test_take_flat_is_one_selection_with_negative_indices_and_range_errors():
+    a = rand(3, 4)
+    for idx in (np.array([-1, 5, 5, -12]), np.array([[0], [11]]), 7, -1, [3, 3]):
+        y = F.take(cr.Variable(a), idx)
+        np.testing.assert_array_equal(y.data, np.take(a, idx))
+        assert y.creator.inputs[0].creator is None  # no reshape in between
+        check(lambda x: F.take(x, idx), a)
+    for bad in (np.array([0, 12]), np.array([-13]), 12, -13):
+        with pytest.raises(IndexError, match=r"^take: index.* out of range for 12 elements \(input shape \(3, 4\)"):
+            F.take(cr.Variable(a), bad)
+    np.testing.assert_array_equal(F.take(cr.Variable(np.array(2.5)), 0).data, 2.5)
 
 
 # ----- where / masked_fill -----

@@ -4,6 +4,10 @@ Each takes Variables, arrays or Python numbers (binary ops broadcast like NumPy)
 a new leaf Variable with no graph behind it: comparisons and logical ops give ``bool``,
 ``argmax``/``argmin`` give int64 indices, ``sign`` keeps the input's dtype. These back the
 ``Variable`` operators ``==, !=, <, <=, >, >=``.
+
+They are in the op table (``declare`` with ``orders=0``: not differentiable) with no ``Op``
+class: their results are never recorded, so neither reverse nor forward mode sees them (no
+gradient, no tangent), and a comparison costs no graph node.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import xp_of
+from ..core.op import declare
 from ..core.variable import Variable
 from .arithmetic import match_0d
 from .reduction import normalize_axis
@@ -72,46 +77,81 @@ def _binary(op: str, ufunc_name: str, x0: Any, x1: Any) -> Variable:
     return _wrap(r)
 
 
+# ----- sample inputs and PyTorch equivalents for the op table (not differentiable: orders=0) -----
+def _binary_samples(rng: Any) -> list:
+    def ints(*shape: int) -> Any:
+        return rng.integers(-2, 3, shape).astype(np.float64)  # small integers: plenty of ties
+    return [(ints(3, 4), ints(3, 4)), (ints(3, 1), ints(4)), (ints(2, 3), 0.0), (ints(), ints(2, 3)),
+            (ints(4, 3).T, ints(3, 2)[:, :1])]
+
+
+def _unary_samples(rng: Any) -> list:
+    return [(rng.integers(-2, 3, (3, 4)).astype(np.float64),), (rng.standard_normal(()),),
+            (np.array([-1.5, 0.0, 2.0]),)]
+
+
+def _arg_samples(rng: Any) -> list:
+    x = rng.standard_normal((3, 4, 2))
+    return [(x, None, False), (x, 1, False), (x, -1, True), (x.T, 0, False)]
+
+
+# No ``torch=`` in these entries: the table's PyTorch check also compares gradients, which
+# bool/int outputs do not have; tests/functions/test_compare.py checks every sample's values
+# against PyTorch instead.
+_declare_binary = declare(samples=_binary_samples, orders=0)
+_declare_unary = declare(samples=_unary_samples, orders=0)
+_declare_arg = declare(samples=_arg_samples, orders=0)
+
+
+@_declare_binary
 def equal(x0: Any, x1: Any) -> Variable:
     """``x0 == x1`` elementwise (bool, broadcasting)."""
     return _binary("equal", "equal", x0, x1)
 
 
+@_declare_binary
 def not_equal(x0: Any, x1: Any) -> Variable:
     """``x0 != x1`` elementwise (bool, broadcasting)."""
     return _binary("not_equal", "not_equal", x0, x1)
 
 
+@_declare_binary
 def less(x0: Any, x1: Any) -> Variable:
     """``x0 < x1`` elementwise (bool, broadcasting)."""
     return _binary("less", "less", x0, x1)
 
 
+@_declare_binary
 def less_equal(x0: Any, x1: Any) -> Variable:
     """``x0 <= x1`` elementwise (bool, broadcasting)."""
     return _binary("less_equal", "less_equal", x0, x1)
 
 
+@_declare_binary
 def greater(x0: Any, x1: Any) -> Variable:
     """``x0 > x1`` elementwise (bool, broadcasting)."""
     return _binary("greater", "greater", x0, x1)
 
 
+@_declare_binary
 def greater_equal(x0: Any, x1: Any) -> Variable:
     """``x0 >= x1`` elementwise (bool, broadcasting)."""
     return _binary("greater_equal", "greater_equal", x0, x1)
 
 
+@_declare_binary
 def logical_and(x0: Any, x1: Any) -> Variable:
     """Elementwise logical AND (nonzero is true; bool, broadcasting)."""
     return _binary("logical_and", "logical_and", x0, x1)
 
 
+@_declare_binary
 def logical_or(x0: Any, x1: Any) -> Variable:
     """Elementwise logical OR (nonzero is true; bool, broadcasting)."""
     return _binary("logical_or", "logical_or", x0, x1)
 
 
+@_declare_unary
 def logical_not(x: Any) -> Variable:
     """Elementwise logical NOT (bool)."""
     a = _data("logical_not", x)
@@ -128,7 +168,8 @@ def _arg(op: str, x: Any, axis: Any, keepdims: bool) -> Variable:
     if axis is not None:
         if isinstance(axis, (tuple, list)):
             raise TypeError(f"{op}: axis must be an int or None, got {axis!r} (shape {shape})")
-        axis = normalize_axis(op, axis, shape)[0]
+        axes = normalize_axis(op, axis, shape)
+        axis = axes[0] if axes is not None else None
     xp = xp_of(a)
     r = getattr(xp, op)(a, axis=axis, keepdims=bool(keepdims))
     r = _wrap(r)
@@ -137,16 +178,19 @@ def _arg(op: str, x: Any, axis: Any, keepdims: bool) -> Variable:
     return r
 
 
+@_declare_arg
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index (int64) of the first maximum along ``axis`` (None: into the flattened array)."""
     return _arg("argmax", x, axis, keepdims)
 
 
+@_declare_arg
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index (int64) of the first minimum along ``axis`` (None: into the flattened array)."""
     return _arg("argmin", x, axis, keepdims)
 
 
+@_declare_unary
 def sign(x: Any) -> Variable:
     """Elementwise sign (-1, 0 or 1, same dtype); not differentiable (a new leaf)."""
     a = _data("sign", x)

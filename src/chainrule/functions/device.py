@@ -1,27 +1,35 @@
-"""Moving data between devices, differentiably."""
+"""Moving data between devices, differentiably: the gradient goes back to the source device
+and a tangent travels with its value."""
 from __future__ import annotations
 
 from typing import Any
 
 from ..backend import backend_of, get_backend
-from ..core.function import Function
+from ..core.op import Op, declare
 from ._checks import as_input
 
 __all__ = ["to_device"]
 
 
-class ToDevice(Function):
+class ToDevice(Op):
+    """``x`` copied to ``device`` (a name or a Backend); linear, so both rules are transfers:
+    the VJP moves the gradient back to the input's device, the JVP moves the tangent along."""
+
     def __init__(self, device):
         self.backend = get_backend(device)
 
     def forward(self, x):
-        self.source = backend_of(x)
         return self.backend.asarray(x)
 
-    def backward(self, gy):
-        return to_device(gy, self.source)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(ToDevice(backend_of(ns.data(x))), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(ToDevice(self.backend), ts[0])
 
 
+@declare(ToDevice, samples=lambda rng: [(rng.standard_normal((2, 3)), "cpu")],
+         torch=lambda t, x, device: x.to(device))
 def to_device(x: Any, device: Any) -> Any:
     """``x`` on ``device`` ("cpu", "cuda", or a Backend); the gradient goes back to x's device."""
     x = as_input("to_device", x)

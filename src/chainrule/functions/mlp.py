@@ -27,8 +27,7 @@ __all__ = ["relu_mlp"]
 
 
 def _check(x: Any, params: tuple) -> None:
-    if x.ndim == 0:
-        raise ValueError("relu_mlp: x must have shape (..., in), got a 0-d input")
+    """Shapes of the arrays (in the fast kernel: no Variable properties on the call path)."""
     width = x.shape[-1]
     for i in range(0, len(params), 2):
         W, b = params[i], params[i + 1]
@@ -54,6 +53,7 @@ class ReluMlp(Composite):
         return ns.linear(h, params[-2], params[-1])
 
     def forward(self, x, *params):
+        _check(x, params)
         lead = None
         if x.ndim != 2:
             lead = x.shape[:-1]
@@ -140,5 +140,6 @@ def relu_mlp(x: Any, *params: Any) -> Variable:
     need_x = x.__class__ is Variable or isinstance(x, Variable)
     if not need_x and not hasattr(x, "ndim"):
         x = np.asarray(x)
-    _check(x, params)
+    if x.ndim == 0:
+        raise ValueError("relu_mlp: x must have shape (..., in), got a 0-d input")
     return ReluMlp(need_x)(x, *params)

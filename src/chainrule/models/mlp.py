@@ -34,12 +34,13 @@ class MLP(Model):
         self._linears = [self.add_layer(f"linear[{i}]", Linear(n, dtype=dtype, rng=rng))
                          for i, n in enumerate(out_sizes)]
         self._sized = False  # the first call runs layer by layer (lazy initialisation)
+        self._fusable = len(out_sizes) > 1  # F.relu_mlp can run the network (when the activation is F.relu)
 
     def forward(self, x: Any) -> Variable:
         layers = self._linears
-        if self.activation is F.relu and self._sized:
-            params = self._relu_mlp_params()
-            if params is not None:  # the whole network as one op: F.relu_mlp
+        if self.activation is F.relu and self._sized and self._fusable:
+            params = self.params()
+            if len(params) == 2 * len(layers):  # the whole network as one op: F.relu_mlp
                 if getattr(x, "dtype", None) is not params[0].data.dtype:
                     x = conform_input(self, x, params[0].data.dtype, self._label(0))
                 try:
@@ -55,14 +56,6 @@ class MLP(Model):
 
     def _label(self, i: int) -> str:
         return f"MLP layer linear[{i}] ({self._linears[i]._describe()})"
-
-    def _relu_mlp_params(self) -> tuple | None:
-        """``(W1, b1, ..., Wk, bk)`` when ``F.relu_mlp`` can run this network (two or more
-        ``Linear`` layers with biases), else None."""
-        layers = self._linears
-        if len(layers) < 2 or any(type(layer) is not Linear or not layer.bias for layer in layers):
-            return None
-        return tuple([p for layer in layers for p in (layer.w, layer.b)])
 
     def extra_repr(self) -> str:
         return f"activation={getattr(self.activation, '__name__', self.activation)}"
