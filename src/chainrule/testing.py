@@ -65,7 +65,7 @@ def _outputs(f: Callable, xs: list) -> list:
 
 
 def _weighted_sum(ys: list, ws: list) -> Variable:
-    total = None
+    total: Any = None
     for y, w in zip(ys, ws):
         t = sum_to(y * w, ())
         total = t if total is None else total + t

@@ -68,7 +68,7 @@ def _take(f: Any, grads: dict, retain: Any, kept: dict, hooked: bool, create_gra
     """The gradients of a multi-output function's outputs (None where one got none), taken
     out of ``grads`` (after the outputs' hooks ran); those to retain (``retain`` True or a set)
     are also put in ``kept``."""
-    gys = []
+    gys: list = []
     for i, r in enumerate(f.outputs):
         o = r()
         if o is None:
@@ -144,7 +144,7 @@ def _run_hooks(v: Any, g: Any, create_graph: bool, kept: dict) -> Any:
     return g
 
 
-def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: Any, stop: Any = None) -> dict:
+def _walk(outputs: Sequence[Variable], seeds: Sequence[Any], create_graph: bool, retain: Any, stop: Any = None) -> dict:
     """The reverse pass. Propagates ``seeds`` from ``outputs`` through the creators in
     generation order (a heap); returns {variable: gradient} for every leaf reached, and for
     intermediates too when ``retain`` is True or a set that holds them. Variables in the set
@@ -179,7 +179,7 @@ def _walk(outputs: Sequence[Variable], seeds: list, create_graph: bool, retain: 
                     g = _run_hooks(o, g, create_graph, kept)
                 if retain and g is not None and (retain_all or o in retain):
                     kept[o] = g
-                gys = None  # one output: its gradient is passed as ``g``, the pass's one reference
+                gys: Any = None  # one output: its gradient is passed as ``g``, the pass's one reference
             else:
                 gys = _take(f, grads, retain, kept, hooked, create_graph)
             bd = None if create_graph else f.backward_data

@@ -122,8 +122,8 @@ def reference_mode(*classes: type) -> Iterator[None]:
     try:
         for cls in classes:
             saved.append((cls, cls.__dict__.get("forward"), cls.__dict__.get("fast_vjp")))
-            cls.forward = Composite.forward
-            cls.fast_vjp = None
+            for name, value in (("forward", Composite.forward), ("fast_vjp", None)):
+                setattr(cls, name, value)
         yield
     finally:
         for cls, fwd, fast in reversed(saved):

@@ -46,7 +46,7 @@ class ForwardMode:
         """Make ``t`` the tangent of ``v`` (dropped when ``v`` is)."""
         k = id(v)
         store = self.tangents
-        store[k] = (_ref(v, lambda _r, k=k, store=store: store.pop(k, None)), t)
+        store[k] = (_ref(v, lambda _r, k=k, store=store: store.pop(k, None)), t)  # type: ignore[misc]
 
     def get(self, v: Any) -> Any:
         """The tangent of ``v``, or None."""
@@ -68,7 +68,7 @@ class ForwardMode:
         """After op ``fn`` ran on ``inputs`` giving ``out`` (a Variable, or a list for several
         outputs): the output tangent(s) from the input tangents."""
         get = self.get
-        ts = [get(x) for x in inputs]
+        ts: Any = [get(x) for x in inputs]
         for t in ts:
             if t is not None:
                 break

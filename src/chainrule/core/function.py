@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,7 +45,10 @@ class Function:
             code = fwd.__code__
             fixed = not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and not fwd.__defaults__
             n = code.co_argcount - 1 if fixed else -1
-            cls.__call__ = _ENTRY.get(n, _ENTRY[-1])
+            cls.__call__ = _ENTRY.get(n, _ENTRY[-1])  # type: ignore[method-assign]
+
+    if TYPE_CHECKING:  # the entry points are generated from one template at import (below)
+        def __call__(self, *inputs: Any) -> Any: ...
 
     def _wrap_many(self, inputs: Any, ys: tuple, gen: int) -> list:
         """Outputs of a multi-output op as a list of Variables, recorded when backprop is on."""
@@ -227,4 +230,4 @@ def _like(e: Exception) -> type:
 
 
 _ENTRY = {n: _entry(n) for n in (-1, 1, 2, 3)}
-Function.__call__ = _ENTRY[-1]
+Function.__call__ = _ENTRY[-1]  # type: ignore[method-assign]

@@ -127,12 +127,12 @@ class Op(Function):
         vjp = cls.vjp
         if vjp is not Op.vjp:  # the glue fits this class's forward arity and outputs
             if cls.multi_output:
-                cls.backward_data, cls.backward = _multi_backward_data, _multi_backward
+                cls.backward_data, cls.backward = _multi_backward_data, _multi_backward  # type: ignore[method-assign,assignment]
             else:
                 third = vjp.__code__.co_varnames[3] if vjp.__code__.co_argcount > 3 else "y"
-                cls.backward_data, cls.backward = _glue(_arity(cls.forward), _loads(vjp, third))
+                cls.backward_data, cls.backward = _glue(_arity(cls.forward), _loads(vjp, third))  # type: ignore[method-assign]
         if cls.elementwise and "jvp" not in cls.__dict__ and cls.jvp is Op.jvp:
-            cls.jvp = _elementwise_jvp
+            cls.jvp = _elementwise_jvp  # type: ignore[method-assign]
 
     def vjp(self, ns: Any, gy: Any, y: Any, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.vjp")
@@ -152,8 +152,7 @@ def _elementwise_jvp(self: Op, ns: Any, ts: tuple, y: Any, x: Any) -> Any:
 
 
 def _multi_backward_data(self: Op, *gys: Any) -> Any:
-    ys = tuple(self.output_data(i) if self.outputs[i]() is None else self.outputs[i]()._data
-               for i in range(len(self.outputs)))
+    ys = tuple([self.output_data(i) for i in range(len(self.outputs))])
     return self.vjp(A, gys, ys, *[x._data for x in self.inputs])
 
 

@@ -102,7 +102,7 @@ def _grads_wrt(outs: list, xs: list, grad_outputs: Any, create: bool) -> list:
 def _lift_args(args: tuple, nums: tuple, who: str) -> tuple:
     """Replace the differentiated positional args by Variables; returns (args, variables, keep)."""
     n = len(args)
-    args = list(args)
+    args = list(args)  # type: ignore[assignment]
     xs = []
     keep = _depth.get() > 0
     for i in nums:
@@ -412,7 +412,7 @@ class _SplitLast(Op):
 
     def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:
         some = next(g for g in gys if g is not None)
-        gys = [ns.zeros_like(some) if g is None else g for g in gys]
+        gys = [ns.zeros_like(some) if g is None else g for g in gys]  # type: ignore[assignment]
         return ns.call(_StackLast(tuple(y.shape)), *gys)
 
     def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:

@@ -274,7 +274,7 @@ class NcclCommunicator(Communicator):
         self.timeout = host.timeout
         self._nccl = nccl
         self._comm = nccl_comm
-        self._array_type = array_type
+        self._array_type: Any = array_type
         self._pointer = pointer
         self._stream = stream
         self._types: dict = {}
