@@ -169,3 +169,69 @@ def test_linear_with_a_full_shape_bias_term():
     np.testing.assert_allclose(F.linear(x, w, b).numpy(), x @ w + b)
     assert gradcheck(F.linear, x, w, b)
     assert gradgradcheck(F.linear, x, w, b)
+
+
+# ----- declared once (issue 12): forward mode, rules on arrays, public names for callers -----
+@pytest.mark.parametrize("name", ["matmul", "linear", "linear_relu", "outer"])
+def test_forward_mode_through_linalg_ops_matches_reverse_mode(name):
+    """``cr.jvp`` pushes tangents through each op's jvp rule (the old ops had none); the
+    result equals the reverse-mode Jacobian applied to the tangent."""
+    rng = np.random.default_rng(8)
+    xs = {"matmul": (rand(2, 3, 4), rand(4, 5, seed=1)), "linear": (rand(2, 3, 4), rand(4, 5, seed=1), rand(5, seed=2)),
+          "linear_relu": (rand(3, 4), rand(4, 5, seed=1), rand(5, seed=2)), "outer": (rand(3), rand(2, 2, seed=1))}[name]
+    fn = getattr(F, name)
+    ts = tuple(rng.standard_normal(x.shape) for x in xs)
+    _, tout = cr.jvp(fn, xs, ts)
+    vs = [cr.Variable(x) for x in xs]
+    y = fn(*vs)
+    w = rng.standard_normal(y.shape)
+    gs = cr.gradients(y, vs, grad_outputs=cr.Variable(w))
+    # <w, J t> (forward mode) == <J^T w, t> (reverse mode)
+    np.testing.assert_allclose(np.sum(w * tout), sum(np.sum(g.data * t) for g, t in zip(gs, ts)), rtol=1e-12)
+
+
+def test_first_order_matmul_builds_no_graph_and_second_order_does():
+    a, b = cr.Variable(rand(2, 3, 4)), cr.Variable(rand(4, 5, seed=1))
+    ga, gb = cr.gradients(F.sum(F.matmul(a, b) ** 2), [a, b])
+    assert ga.creator is None and gb.creator is None
+    ga2, _ = cr.gradients(F.sum(F.matmul(a, b) ** 2), [a, b], create_graph=True)
+    assert ga2.creator is not None
+    np.testing.assert_allclose(ga.data, ga2.data, rtol=1e-13)
+
+
+def test_models_and_layers_call_ops_by_public_names():
+    """No model or layer imports an op class or a private registry, reaches into another
+    layer's lazy-initialisation state, or calls a private fused path (issue 12 item 2)."""
+    import ast
+    from pathlib import Path
+
+    src = Path(cr.__file__).parent
+    for rel in ("models/mlp.py", "layers/linear.py", "layers/recurrent.py"):
+        tree = ast.parse((src / rel).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and "functions" in node.module:
+                assert all(a.name.islower() and not a.name.startswith("_") for a in node.names), (rel, node.module)
+            if isinstance(node, ast.ImportFrom):
+                assert not any(a.name == "_Registry" for a in node.names), rel
+            if isinstance(node, ast.Attribute) and node.attr in ("_pending", "_materialize", "forward_relu"):
+                assert isinstance(node.value, ast.Name) and node.value.id == "self", (rel, node.attr)
+
+
+def test_lstm_first_steps_type_their_parameters_through_the_layers():
+    """The LSTM's first step runs its x2* layers (and the second its h2* layers) as layers, so
+    float32 input retypes every parameter; later steps give the same values as the layers."""
+    import chainrule.layers as L
+
+    lstm = L.LSTM(3, rng=0)
+    x = rand(2, 4).astype(np.float32)
+    h1 = lstm(x)
+    h2 = lstm(x)
+    lstm(x)
+    assert h1.dtype == h2.dtype == np.float32
+    assert all(p.data.dtype == np.float32 for p in lstm.params())
+    # the fused step against the layers called one by one
+    h, c = lstm.h, lstm.c
+    pre = [getattr(lstm, f"x2{k}")(x) + getattr(lstm, f"h2{k}")(h) for k in "fiou"]
+    f, i, o = (F.sigmoid(p) for p in pre[:3])
+    c_ref = f * c + i * F.tanh(pre[3])
+    np.testing.assert_allclose(lstm(x).data, (o * F.tanh(c_ref)).data, rtol=1e-5, atol=1e-6)
