@@ -143,7 +143,7 @@ def test_take_flat_is_one_selection_with_negative_indices_and_range_errors():
         y = F.take(cr.Variable(a), idx)
         np.testing.assert_array_equal(y.data, np.take(a, idx))
         assert y.creator.inputs[0].creator is None  # no reshape in between
-        check(lambda x: F.take(x, idx), a)
+        check(lambda x, idx=idx: F.take(x, idx), a)
     for bad in (np.array([0, 12]), np.array([-13]), 12, -13):
         with pytest.raises(IndexError, match=r"^take: index.* out of range for 12 elements \(input shape \(3, 4\)"):
             F.take(cr.Variable(a), bad)
