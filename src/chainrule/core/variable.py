@@ -88,7 +88,7 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
         self._data = _to_array(data)
         self.name = name
         self.grad = None
-        self.creator = None
+        self.creator: Any = None  # the Function that made this variable (None for a leaf)
         self.generation = 0
         self._version = 0
         floating = self._data.dtype.kind in "fc"
@@ -272,106 +272,12 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
         """
         _autodiff.backward_from(self, create_graph, retain_grad)
 
-    def to(self, device: Any) -> "Variable":
-        """This variable on ``device`` (``"cpu"``, ``"cuda"``); differentiable."""
-        from ..functions.device import to_device
-
-        return to_device(self, device)
-
-    # ----- shape helpers (differentiable) -----
-    def reshape(self, *shape: Any) -> "Variable":
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _F.reshape(self, shape)
-
-    def transpose(self, *axes: Any) -> "Variable":
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _F.transpose(self, axes or None)
-
-    @property
-    def T(self) -> "Variable":
-        return _F.transpose(self, None)
-
-    def astype(self, dtype: Any) -> "Variable":
-        return _F.cast(self, dtype)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Variable":
-        return _F.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Variable":
-        return _F.mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Variable":
-        return _F.max(self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Variable":
-        return _F.min(self, axis, keepdims)
-
-    def flatten(self) -> "Variable":
-        return _F.flatten(self)
-
-    def squeeze(self, axis: Any = None) -> "Variable":
-        return _F.squeeze(self, axis)
-
-    def unsqueeze(self, axis: int) -> "Variable":
-        return _F.unsqueeze(self, axis)
-
-    # ----- operators -----
-    # Python numbers take the scalar ops directly (the hot path of elementwise chains).
-    def __add__(self, other: Any) -> "Variable":
-        c = other.__class__
-        if c is float or c is int:
-            return _AddScalar(other)(self)
-        return _ar.add(self, other)
-
-    def __radd__(self, other: Any) -> "Variable":
-        return _ar.add(self, other)
-
-    def __sub__(self, other: Any) -> "Variable":
-        return _ar.sub(self, other)
-
-    def __rsub__(self, other: Any) -> "Variable":
-        return _ar.rsub(self, other)
-
-    def __mul__(self, other: Any) -> "Variable":
-        c = other.__class__
-        if c is float or c is int:
-            return _MulScalar(other)(self)
-        return _ar.mul(self, other)
-
-    def __rmul__(self, other: Any) -> "Variable":
-        return _ar.mul(self, other)
-
-    def __truediv__(self, other: Any) -> "Variable":
-        return _ar.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> "Variable":
-        return _ar.rdiv(self, other)
-
-    def __pow__(self, other: Any) -> "Variable":
-        return _ar.pow(self, other)
-
-    def __rpow__(self, other: Any) -> "Variable":
-        return _ar.rpow(self, other)
-
-    def __neg__(self) -> "Variable":
-        return _ar.neg(self)
-
+    # The methods that call ops (``x.reshape``, ``x.sum``, ``x.to``) and the operators (``x + y``,
+    # ``x[i]``, ``x < y``) are put on the class by ``functions/_methods.py`` from the op table
+    # when ``chainrule.functions`` is imported (``import chainrule`` does it): core imports no
+    # op module. ``core/_variable_methods.py`` declares their signatures for type checkers.
     def __pos__(self) -> "Variable":
         return self
-
-    def __abs__(self) -> "Variable":
-        return _F.abs(self)
-
-    def __matmul__(self, other: Any) -> "Variable":
-        return _F.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> "Variable":
-        return _F.matmul(other, self)
-
-    def __getitem__(self, index: Any) -> "Variable":
-        return _F.getitem(self, index)
 
     # ----- in-place operators -----
     # ``p -= lr * p.grad`` under ``no_grad()`` (or on a variable that does not require grad)
@@ -379,16 +285,16 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
     # leaf that requires grad refuses (as in PyTorch), and a computed variable gets the
     # out-of-place result (``y += 1`` is ``y = y + 1``: a new Variable, recorded in the graph).
     def __iadd__(self, other: Any) -> "Variable":
-        return self._inplace(other, "+=", _ar.add)
+        return self._inplace(other, "+=", operator.add)
 
     def __isub__(self, other: Any) -> "Variable":
-        return self._inplace(other, "-=", _ar.sub)
+        return self._inplace(other, "-=", operator.sub)
 
     def __imul__(self, other: Any) -> "Variable":
-        return self._inplace(other, "*=", _ar.mul)
+        return self._inplace(other, "*=", operator.mul)
 
     def __itruediv__(self, other: Any) -> "Variable":
-        return self._inplace(other, "/=", _ar.div)
+        return self._inplace(other, "/=", operator.truediv)
 
     def _inplace(self, other: Any, sym: str, op: Callable) -> "Variable":
         if _get_config().enable_backprop and self._requires_grad:
@@ -415,25 +321,8 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
         self._version += 1
         return self
 
-    # comparisons are elementwise and not differentiable; Variables stay hashable by identity
-    def __eq__(self, other: Any) -> "Variable":  # type: ignore[override]
-        return _F.equal(self, other)
-
-    def __ne__(self, other: Any) -> "Variable":  # type: ignore[override]
-        return _F.not_equal(self, other)
-
-    def __lt__(self, other: Any) -> "Variable":
-        return _F.less(self, other)
-
-    def __le__(self, other: Any) -> "Variable":
-        return _F.less_equal(self, other)
-
-    def __gt__(self, other: Any) -> "Variable":
-        return _F.greater(self, other)
-
-    def __ge__(self, other: Any) -> "Variable":
-        return _F.greater_equal(self, other)
-
+    # Comparisons (installed with the operators) are elementwise and not differentiable;
+    # Variables stay hashable by identity.
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
@@ -480,7 +369,9 @@ def _stack_nested(seq: Any) -> Variable:
     items = [as_variable(e) for e in seq]
     if not items:
         raise TypeError("cannot stack an empty list of Variables")
-    return _F.stack(items, axis=0)
+    from .arrayns import V  # the op table's functions, by name (filled by chainrule.functions)
+
+    return V.stack(items, 0)
 
 
 def as_array(x: Any, like: Any = None) -> Any:
@@ -492,10 +383,7 @@ def as_array(x: Any, like: Any = None) -> Any:
     return _to_array(x)
 
 
-# Late imports: the op modules and the backward pass import this one.
+# Late imports: the backward pass imports this one.
 from . import autodiff as _autodiff  # noqa: E402
-from ..functions import arithmetic as _ar  # noqa: E402
-from ..functions.arithmetic import AddScalar as _AddScalar, MulScalar as _MulScalar  # noqa: E402
-from .. import functions as _F  # noqa: E402
 from .config import get_config as _get_config  # noqa: E402
 from .function import _like as _error_class  # noqa: E402
