@@ -177,3 +177,51 @@ def test_other_bad_input():
         F.sum("abc")
     assert R.normalize_axis("op", np.int64(-1), (2, 3)) == (1,)
     assert R.normalize_axis("op", [2, 0], (2, 3, 4)) == (0, 2)
+
+
+# ----- forward mode (the jvp rules) -----
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 1, (0, 2)], ids=str)
+@pytest.mark.parametrize("name", list(OPS))
+def test_jvp_is_the_directional_derivative(name, axis, keepdims):
+    """``cr.jvp`` pushes the tangent through each reduction's jvp rule (one sweep, arrays out);
+    it agrees with the reverse-mode gradient: <J t, w> = <t, J^T w>."""
+    x = _distinct(SHAPE)[:, ::-1]  # non-contiguous
+    t = RNG.standard_normal(SHAPE)
+    y, ty = cr.jvp(lambda v: OPS[name](v, axis, keepdims), (x,), (t,))
+    assert isinstance(ty, np.ndarray) and ty.shape == y.shape == _np_shape(SHAPE, axis, keepdims)
+    w = RNG.standard_normal(y.shape)
+    xv = cr.Variable(x)
+    g, = cr.gradients([OPS[name](xv, axis, keepdims)], [xv], grad_outputs=[cr.Variable(w)])
+    np.testing.assert_allclose(np.sum(ty * w), np.sum(g.data * t), rtol=1e-12)
+
+
+def test_jvp_of_max_splits_the_tangent_among_ties_as_the_gradient_does():
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
+    t = np.array([[5.0, 1.0, 2.0], [4.0, 7.0, 6.0]])
+    _, ty = cr.jvp(lambda v: F.max(v, axis=1), (x,), (t,))
+    np.testing.assert_allclose(ty, [1.5, 5.0], rtol=1e-15)
+
+
+def test_jvp_keeps_float32():
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    for f in (F.sum, F.mean, F.var, F.logsumexp):
+        y, ty = cr.jvp(lambda v, f=f: f(v, 1), (x,), (np.ones_like(x),))
+        assert y.dtype == ty.dtype == np.float32, f.__name__
+
+
+def test_the_one_rule_gives_every_order_of_mean_and_var():
+    """Third derivative of sum(var(x)^2) from the same rule (create_graph reuses it on Variables)."""
+    a = RNG.standard_normal((2, 3))
+    assert gradgradcheck(lambda x: F.var(x, axis=1) * F.mean(x, axis=1), a)
+    x = cr.Variable(a)
+    g, = cr.gradients(F.sum(F.var(x) ** 2), [x], create_graph=True)
+    h, = cr.gradients(F.sum(g * g), [x], create_graph=True)
+    k, = cr.gradients(F.sum(h), [x])
+    n = a.size
+    c = a - a.mean()
+    v = (c ** 2).mean()
+    # g = 4 v c / n; sum(g^2) = 16 v^2 sum(c^2) / n^2 = 16 v^3 / n; h = 48 v^2 * 2c / n^2
+    np.testing.assert_allclose(h.data, 96 * v ** 2 * c / n ** 2, rtol=1e-12)
+    # k = d/dx sum(96 v^2 c / n^2) = 0 (sum(c) == 0, and d sum(c) = 0)
+    np.testing.assert_allclose(k.data, np.zeros_like(a), atol=1e-12)

@@ -232,3 +232,47 @@ def test_split_matches_numpy_for_any_offsets(indices):
     assert [g.shape for g in got] == [w.shape for w in want]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+# ----- forward mode (the jvp rules) -----
+SHAPE_OPS = {
+    "reshape": lambda x: F.reshape(x, (4, 6)),
+    "transpose": lambda x: F.transpose(x, (2, 0, 1)),
+    "swapaxes": lambda x: F.swapaxes(x, 0, 2),
+    "squeeze_unsqueeze": lambda x: F.squeeze(F.unsqueeze(x, 1), 1),
+    "flatten": lambda x: F.flatten(x, 1),
+    "concat": lambda x: F.concat([x, x * 2.0], axis=1),
+    "stack": lambda x: F.stack([x, x * 3.0], axis=-1),
+    "split": lambda x: F.split(x, [1], axis=2),
+    "chunk": lambda x: F.chunk(x, 2, axis=1),
+    "unstack": lambda x: F.unstack(x, axis=1),
+    "tril": lambda x: F.tril(x, 1),
+    "triu": lambda x: F.triu(x, -1),
+    "flip": lambda x: F.flip(x, (0, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_OPS))
+def test_jvp_moves_the_tangent_like_the_values(name):
+    """Every shape op is linear: its jvp is the op applied to the tangent (arrays in, arrays out)."""
+    a = rand(2, 4, 3)[:, ::-1]  # non-contiguous
+    t = rand(2, 4, 3)
+    f = SHAPE_OPS[name]
+    y, ty = cr.jvp(f, (a,), (t,))
+    expect = f(cr.Variable(t))
+    ys, tys, es = (list(v) if isinstance(v, (list, tuple)) else [v] for v in (y, ty, expect))
+    assert len(tys) == len(es) == len(ys)
+    for yi, ti, ei in zip(ys, tys, es):
+        assert isinstance(ti, np.ndarray) and ti.shape == yi.shape
+        np.testing.assert_array_equal(ti, ei.data)
+
+
+def test_split_second_order_with_unused_outputs():
+    """create_graph through split's rule (zeros for the outputs without gradient) and concat's."""
+    a = rand(4, 6)
+    x = cr.Variable(a)
+    parts = F.split(x, [1, 4], axis=1)
+    g, = cr.gradients(F.sum(parts[1] * parts[1]), [x], create_graph=True)
+    np.testing.assert_array_equal(g.data, np.c_[np.zeros((4, 1)), 2 * a[:, 1:4], np.zeros((4, 2))])
+    h, = cr.gradients(F.sum(g * g), [x])
+    np.testing.assert_allclose(h.data, np.c_[np.zeros((4, 1)), 8 * a[:, 1:4], np.zeros((4, 2))])

@@ -139,8 +139,8 @@ class Var(Op):
         return (x - ns.mean(x, self.axis, True)) * g
 
     def jvp(self, ns, ts, y, x):
-        centered = x - ns.mean(x, self.axis, True)
-        return ns.sum(centered * ts[0], self.axis, self.keepdims) * self._scale(x.shape)
+        centered = x - ns.mean(x, self.axis, True)  # scaled before the sum: a 0-d sum stays an array
+        return ns.sum(centered * (ts[0] * self._scale(x.shape)), self.axis, self.keepdims)
 
 
 class _Extreme(Op):
