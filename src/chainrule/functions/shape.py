@@ -1,9 +1,10 @@
 """Shape ops: reshape, transpose, squeeze/unsqueeze, flatten, concat/stack/split/chunk, tril/triu, flip.
 
-Every op here moves or copies elements without arithmetic, so each backward is the inverse
-movement (reshape back, transpose with the inverse permutation, split what was concatenated ...),
-written with these same ops and therefore differentiable to any order. ``split``, ``chunk`` and
-``unstack`` return lists; outputs that receive no gradient count as zeros.
+Every op here is linear and moves or copies elements without arithmetic: its vjp rule is the
+inverse movement (reshape back, transpose with the inverse permutation, split what was
+concatenated ...) and its jvp rule the op itself on the tangent, both written with these same
+ops (``ns``), so one rule serves every derivative order. ``split``, ``chunk`` and ``unstack``
+return lists; outputs that receive no gradient count as zeros.
 """
 from __future__ import annotations
 
