@@ -283,7 +283,7 @@ def test_im2col_array_and_col2im_array_are_adjoint():
 from chainrule.core.op import OPS, Op  # noqa: E402  (filled when chainrule.functions is imported)
 
 # Op families converted to declarations (core/op.py); the lead widens this as families convert.
-CONVERTED = ("arithmetic", "math", "broadcast", "recurrent", "norm", "attention", "linalg", "mlp", "reduction", "shape", "activation", "indexing", "compare", "device")
+CONVERTED = ("arithmetic", "math", "broadcast", "recurrent", "norm", "attention", "linalg", "mlp", "reduction", "shape", "activation", "indexing", "compare", "device", "loss")
 ARRAY_HELPERS_OF_CONVERTED = {"sum_to_array", "normalize_axis"}
 
 

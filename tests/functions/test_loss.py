@@ -153,3 +153,24 @@ def test_softmax_cross_entropy_any_integer_label_dtype(dtype):
     p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
     p[np.arange(5), t] -= 1
     np.testing.assert_allclose(xv.grad.data, p / 5, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_forward_mode_match_torch(reduction):
+    """cr.jvp (one forward sweep through the jvp rules) against torch.func.jvp."""
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+    x, tx = RNG.standard_normal((6, 5)) * 3, RNG.standard_normal((6, 5))
+    labels = np.array([1, -100, 4, 0, 2, 2])
+    _, got = cr.jvp(lambda v: F.softmax_cross_entropy(v, labels, reduction=reduction), (x,), (tx,))
+    _, ref = torch.func.jvp(lambda v: tF.cross_entropy(v, torch.tensor(labels), reduction=reduction),
+                            (torch.tensor(x),), (torch.tensor(tx),))
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-10, atol=1e-12)
+    u, tu = RNG.random((6, 5)), RNG.standard_normal((6, 5))
+    _, got = cr.jvp(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction), (x, u), (tx, tu))
+    _, ref = torch.func.jvp(lambda a, b: tF.binary_cross_entropy_with_logits(a, b, reduction=reduction),
+                            (torch.tensor(x), torch.tensor(u)), (torch.tensor(tx), torch.tensor(tu)))
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-10, atol=1e-12)
+    _, got = cr.jvp(F.mean_squared_error, (x, u), (tx, tu))
+    _, ref = torch.func.jvp(tF.mse_loss, (torch.tensor(x), torch.tensor(u)), (torch.tensor(tx), torch.tensor(tu)))
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-10, atol=1e-12)

@@ -1,9 +1,11 @@
 """Losses: mean_squared_error, softmax_cross_entropy (alias cross_entropy),
 binary_cross_entropy_with_logits, and the non-differentiable ``accuracy``.
 
-Each loss is one fused ``Function``; its backward is written in differentiable ops (or in a
-dedicated gradient Function whose own backward is differentiable), so losses are
-differentiable to any order. Integer labels get no gradient.
+Every loss is declared once (``core/op.py``): one vjp rule for arrays (first order) and
+Variables (every higher order). ``softmax_cross_entropy`` is a ``Composite``: log_softmax,
+each row's label entry picked, then the mean (or sum) define it; a fused kernel and a fused
+first-order rule (``softmax(x) - onehot(t)`` kept from the forward) replace it where it is
+hot. Integer labels are constants of the op (they get no gradient).
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, xp_of
-from ..core.function import Function
+from ..core.composite import Composite
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from . import math as _m
-from .activation import softmax
+from .activation import LogSoftmax
+from .math import Sigmoid
 from .reduction import blas_sum
 from ._checks import as_input
 
@@ -27,18 +30,26 @@ _UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}  # by itemsize
 
 
 # ----- mean squared error -----
-class MeanSquaredError(Function):
+class MeanSquaredError(Op):
     def forward(self, x0, x1):
         d = x0 - x1
         return (d * d).sum() / d.size
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
+    def vjp(self, ns, gy, y, x0, x1):
         gx0 = (x0 - x1) * (gy * (2.0 / x0.size))
         return gx0, -gx0
 
+    def jvp(self, ns, ts, y, x0, x1):
+        return ns.sum((x0 - x1) * (ts[0] - ts[1])) * (2.0 / x0.size)
 
-def mean_squared_error(y: Any, t: Any) -> Any:
+
+def _pair_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 2)), rng.standard_normal((3, 2))),
+            (rng.standard_normal((4, 3)).T, rng.standard_normal((3, 4))), (rng.standard_normal(()), rng.standard_normal(()))]
+
+
+@declare(MeanSquaredError, samples=_pair_samples, torch=lambda t, y, u: t.nn.functional.mse_loss(y, u))
+def mean_squared_error(y: Any, t: Any) -> Variable:
     """``mean((y - t) ** 2)`` over all elements; ``y`` and ``t`` have the same shape; returns a 0-d Variable."""
     y, t = as_input("mean_squared_error", y), as_input("mean_squared_error", t)
     if y.shape != t.shape:
@@ -46,7 +57,8 @@ def mean_squared_error(y: Any, t: Any) -> Any:
     return MeanSquaredError()(y, t)
 
 
-mse_loss = mean_squared_error
+mse_loss = declare(MeanSquaredError, samples=lambda rng: _pair_samples(rng)[:1],
+                   torch=lambda t, y, u: t.nn.functional.mse_loss(y, u), name="mse_loss")(mean_squared_error)
 
 
 # ----- softmax cross-entropy -----
@@ -75,17 +87,54 @@ def _row_starts(n: int, c: int) -> np.ndarray:
     return r
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Composite):
     """Input: logits (N, C); the integer labels (N,) are a constant of the op (they get no
-    gradient). Forward computes log_softmax once."""
+    gradient). Defined by ``reference``: log_softmax, each row's label entry picked (0 on
+    ignored rows), then the mean over the counted rows, the sum, or the (N,) losses. The
+    fused kernel computes log_softmax once and keeps ``softmax(x) - onehot(t)`` for the fused
+    first-order rule."""
 
-    def __init__(self, ignore_index, reduction, t):
+    def __init__(self, ignore_index: int, reduction: str, t: Any):
         self.ignore_index = ignore_index
         self.reduction = reduction
         self.t = t
 
-    def forward(self, x):
+    def _labels(self, n: int, c: int, shape: tuple, host: bool) -> tuple:
+        """``(valid, tt)``: the (N,) mask of counted rows (None: all) and the labels with
+        ignored rows set to 0; a label out of range is an error naming the logits' shape."""
         t = self.t
+        ignore = self.ignore_index
+        # one reduction checks every label: viewed as unsigned, negatives are huge too
+        if n and (ignore >= 0 or _max(t.view(_UNSIGNED[t.dtype.itemsize]) if host else
+                                    t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
+            valid = t != ignore  # some labels are ignored (or out of range)
+            tt = xp_of(t).where(valid, t, 0)
+            if int(tt.min()) < 0 or int(tt.max()) >= c:
+                bad = tt[(tt < 0) | (tt >= c)]
+                raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
+                                 f"(logits shape {shape})")
+            return valid, tt
+        return None, t
+
+    def reference(self, ns, x):
+        xd = ns.data(x)
+        xp = xp_of(xd)
+        n, c = xd.shape
+        valid, tt = self._labels(n, c, xd.shape, xp is np)
+        # the gather of each row's label entry, as a sum against the constant one-hot (0 on
+        # ignored rows): log_softmax(x)[i, t_i], or 0
+        pick = xp.zeros(xd.shape, dtype=xd.dtype)
+        pick[xp.arange(n), tt] = 1.0 if valid is None else valid
+        picked = ns.sum(ns.scale(ns.call(LogSoftmax(1), x), pick), axis=1)
+        if self.reduction == "none":
+            return -picked
+        total = ns.sum(picked)
+        if self.reduction == "sum":
+            return -total
+        count = n if valid is None else int(valid.sum())
+        return total * (-1.0 / max(count, 1))
+
+    def forward(self, x):
         xp = xp_of(x)
         host = xp is np
         if host and not x.flags.c_contiguous:
@@ -97,17 +146,7 @@ class SoftmaxCrossEntropy(Function):
         e = xp.exp(s)
         z = blas_sum(e, 1)  # (N,) row sums
         e /= z[:, None]  # softmax(x); becomes softmax(x) - onehot(t) below
-        ignore = self.ignore_index
-        valid, tt = None, t
-        # one reduction checks every label: viewed as unsigned, negatives are huge too
-        if n and (ignore >= 0 or _max(t.view(_UNSIGNED[t.dtype.itemsize]) if host else
-                                    t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
-            valid = t != ignore  # some labels are ignored (or out of range)
-            tt = xp.where(valid, t, 0)
-            if int(tt.min()) < 0 or int(tt.max()) >= c:
-                bad = tt[(tt < 0) | (tt >= c)]
-                raise ValueError(f"softmax_cross_entropy: label {int(bad[0])} out of range for {c} classes "
-                                 f"(logits shape {x.shape})")
+        valid, tt = self._labels(n, c, x.shape, host)
         if host:
             flat = _row_starts(n, c) + tt  # the labels' positions in the flattened (N, C) arrays
             if flat.dtype.kind != "i":  # uint64 labels promote to float
@@ -139,23 +178,14 @@ class SoftmaxCrossEntropy(Function):
             e.reshape(-1)[flat] -= 1.0  # e is a fresh C-ordered array (x is): reshape is a view
         else:
             e[rows, tt] -= 1.0
-        self.diff, self.tt, self.scale = e, tt, scale
+        self.diff, self.scale = e, scale
         self.coef = None if coef is None else coef.astype(x.dtype, copy=False)
         return y if y.dtype == x.dtype else xp.asarray(y, dtype=x.dtype)
 
-    def _row_weights(self) -> Any:
-        """(N,) weight of each row's loss in the output."""
-        if self.coef is None:
-            return xp_of(self.diff).full(self.diff.shape[0], self.scale, dtype=self.diff.dtype)
-        return self.coef
-
-    def backward(self, gy):
-        x, = self.inputs
-        return SoftmaxCrossEntropyGrad(self.diff, self._row_weights(), self.tt, self.reduction == "none")(x, gy)
-
-    def backward_data(self, gy):
+    def fast_vjp(self, gy, y, x):
+        """``(softmax(x) - onehot(t)) * gy`` times each row's weight, from the kept difference."""
         if self.reduction == "none":
-            w = gy * self._row_weights()
+            w = gy * (self.scale if self.coef is None else self.coef)
             return self.diff * w[:, None]
         if self.coef is None:
             if gy.__class__ is np.ndarray and gy.ndim == 0 and gy.dtype == self.diff.dtype:
@@ -164,36 +194,22 @@ class SoftmaxCrossEntropy(Function):
         return self.diff * (gy * self.coef)[:, None]
 
 
-class SoftmaxCrossEntropyGrad(Function):
-    """``(softmax(x) - onehot(t)) * coef[:, None] * gy``: the gradient of SoftmaxCrossEntropy.
-
-    ``diff = softmax(x) - onehot`` is cached from the forward pass; the backward recomputes
-    it with differentiable ops, so gradients of every order flow to ``x`` and ``gy``.
-    """
-
-    def __init__(self, diff, coef, tt, per_row):
-        self.diff, self.coef, self.tt, self.per_row = diff, coef, tt, per_row
-
-    def forward(self, x, gy):
-        w = self.coef * gy
-        return self.diff * w[:, None]
-
-    def backward(self, ggx):
-        x, gy = self.inputs
-        n = x.shape[0]
-        coef_col = self.coef.reshape(n, 1)
-        w = gy.reshape(n, 1) * coef_col if self.per_row else gy * coef_col  # (N, 1)
-        p = softmax(x, 1)
-        u = ggx * w
-        gx = p * (u - (u * p).sum(axis=1, keepdims=True))
-        onehot = xp_of(self.diff).zeros_like(self.diff)
-        onehot[xp_of(self.diff).arange(n), self.tt] = 1.0
-        h = ggx * (p - onehot) * coef_col
-        ggy = h.sum(axis=1) if self.per_row else h.sum()
-        return gx, ggy
+def _ce_samples(rng: Any) -> list:
+    t = np.array([0, 2, 1, 3])
+    some_ignored = np.array([0, -100, 4, -100])
+    return [(rng.standard_normal((4, 5)), t, -100, "mean"), (rng.standard_normal((4, 5)), some_ignored, -100, "mean"),
+            (rng.standard_normal((4, 5)), some_ignored, -100, "sum"), (rng.standard_normal((4, 5)), t, -100, "none"),
+            (rng.standard_normal((4, 5)), np.array([7, 7, 1, 0]), 7, "none"),
+            (rng.standard_normal((5, 4)).T, t, -100, "mean"), (rng.standard_normal((4, 9))[:, ::2], t, -100, "none"),
+            (np.asfortranarray(rng.standard_normal((4, 5))), some_ignored, -100, "sum")]
 
 
-def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: str = "mean") -> Any:
+def _torch_ce(t: Any, x: Any, labels: Any, ignore_index: int = -100, reduction: str = "mean") -> Any:
+    return t.nn.functional.cross_entropy(x, t.as_tensor(labels), ignore_index=ignore_index, reduction=reduction)
+
+
+@declare(SoftmaxCrossEntropy, samples=_ce_samples, torch=_torch_ce)
+def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: str = "mean") -> Variable:
     """Cross-entropy of logits ``x`` (N, C) against integer labels ``t`` (N,).
 
     ``reduction="mean"`` averages over the labels that are not ``ignore_index`` (0 when all are
@@ -227,12 +243,16 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     return SoftmaxCrossEntropy(ignore_index, reduction, t_data)(x)
 
 
-cross_entropy = softmax_cross_entropy
+cross_entropy = declare(SoftmaxCrossEntropy, samples=lambda rng: _ce_samples(rng)[:1], torch=_torch_ce,
+                        name="cross_entropy")(softmax_cross_entropy)
 
 
 # ----- binary cross-entropy with logits -----
-class BinaryCrossEntropyWithLogits(Function):
-    def __init__(self, reduction):
+class BinaryCrossEntropyWithLogits(Op):
+    """``max(x, 0) - x t + log1p(exp(-|x|))`` elementwise, then the reduction; derivatives
+    ``sigmoid(x) - t`` in ``x`` and ``-x`` in ``t``."""
+
+    def __init__(self, reduction: str):
         self.reduction = reduction
 
     def forward(self, x, t):
@@ -244,13 +264,25 @@ class BinaryCrossEntropyWithLogits(Function):
             return loss.sum()
         return loss
 
-    def backward(self, gy):
-        x, t = self.inputs
+    def vjp(self, ns, gy, y, x, t):
         g = gy * (1.0 / x.size) if self.reduction == "mean" else gy
-        return (_m.sigmoid(x) - t) * g, -x * g
+        return (ns.call(Sigmoid(), x) - t) * g, -x * g
+
+    def jvp(self, ns, ts, y, x, t):
+        d = (ns.call(Sigmoid(), x) - t) * ts[0] - x * ts[1]
+        if self.reduction == "mean":
+            return ns.sum(d) * (1.0 / x.size)
+        return ns.sum(d) if self.reduction == "sum" else d
 
 
-def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") -> Any:
+def _bce_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)) * 3, rng.random((3, 4)), red) for red in _REDUCTIONS] + \
+        [(rng.standard_normal((4, 3)).T, rng.random((3, 4)), "mean"), (rng.standard_normal(()), rng.random(()), "sum")]
+
+
+@declare(BinaryCrossEntropyWithLogits, samples=_bce_samples,
+         torch=lambda t, x, u, reduction: t.nn.functional.binary_cross_entropy_with_logits(x, u, reduction=reduction))
+def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") -> Variable:
     """``-[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]``, computed stably from logits.
 
     ``x`` and targets ``t`` (floats in [0, 1]) have the same shape; ``reduction`` is ``"mean"``
@@ -269,6 +301,8 @@ def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") ->
 
 
 # ----- accuracy -----
+# not differentiable (argmax and a count): in the table for its sample inputs only
+@declare(samples=lambda rng: [(rng.standard_normal((4, 3)), np.array([0, 1, 2, 0]))], torch=None, orders=0)
 def accuracy(y: Any, t: Any, ignore_index: int | None = None) -> Variable:
     """Fraction of rows whose argmax over the last axis of ``y`` (N, C) equals ``t`` (N,).
 
