@@ -3,7 +3,7 @@ binary_cross_entropy_with_logits, and the non-differentiable ``accuracy``.
 
 Every loss is declared once (``core/op.py``): one vjp rule for arrays (first order) and
 Variables (every higher order). ``softmax_cross_entropy`` is a ``Composite``: log_softmax,
-each row's label entry picked, then the mean (or sum) define it; a fused kernel and a fused
+each row's label entry gathered, then the mean (or sum) define it; a fused kernel and a fused
 first-order rule (``softmax(x) - onehot(t)`` kept from the forward) replace it where it is
 hot. Integer labels are constants of the op (they get no gradient).
 """
@@ -89,7 +89,7 @@ def _row_starts(n: int, c: int) -> np.ndarray:
 
 class SoftmaxCrossEntropy(Composite):
     """Input: logits (N, C); the integer labels (N,) are a constant of the op (they get no
-    gradient). Defined by ``reference``: log_softmax, each row's label entry picked (0 on
+    gradient). Defined by ``reference``: log_softmax, each row's label entry gathered (0 on
     ignored rows), then the mean over the counted rows, the sum, or the (N,) losses. The
     fused kernel computes log_softmax once and keeps ``softmax(x) - onehot(t)`` for the fused
     first-order rule."""
@@ -121,11 +121,9 @@ class SoftmaxCrossEntropy(Composite):
         xp = xp_of(xd)
         n, c = xd.shape
         valid, tt = self._labels(n, c, xd.shape, xp is np)
-        # the gather of each row's label entry, as a sum against the constant one-hot (0 on
-        # ignored rows): log_softmax(x)[i, t_i], or 0
-        pick = xp.zeros(xd.shape, dtype=xd.dtype)
-        pick[xp.arange(n), tt] = 1.0 if valid is None else valid
-        picked = ns.sum(ns.scale(ns.call(LogSoftmax(1), x), pick), axis=1)
+        picked = ns.getitem(ns.call(LogSoftmax(1), x), (xp.arange(n), tt))  # log_softmax(x)[i, t_i]
+        if valid is not None:
+            picked = ns.scale(picked, valid.astype(xd.dtype))  # 0 on ignored rows
         if self.reduction == "none":
             return -picked
         total = ns.sum(picked)
