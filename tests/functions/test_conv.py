@@ -25,7 +25,9 @@ def _data(*shape):
 @pytest.mark.parametrize("xs, ws, s, p, d, g", CONV_CASES)
 def test_conv2d_gradcheck(xs, ws, s, p, d, g):
     x, w, b = _data(*xs), _data(*ws), _data(ws[0])
-    f = lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g)
+    def f(x, w, b):
+        return F.conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g)
+
     gradcheck(f, x, w, b)
     gradgradcheck(f, x, w, b)
 
@@ -37,8 +39,9 @@ def test_conv_transpose2d_gradcheck(xs, ws, s, p, d, g):
     wt = (c_in, ws[0] // g, ws[2], ws[3])
     x, w, b = _data(*xs), _data(*wt), _data(wt[1] * g)
     op = 1 if (s if isinstance(s, int) else s[0]) > 1 else 0
-    f = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=s, padding=p, output_padding=(op, 0),
-                                           dilation=d, groups=g)
+    def f(x, w, b):
+        return F.conv_transpose2d(x, w, b, stride=s, padding=p, output_padding=(op, 0), dilation=d, groups=g)
+
     gradcheck(f, x, w, b)
     gradgradcheck(f, x, w, b)
 
@@ -192,3 +195,109 @@ def test_results_are_never_overwritten_by_later_calls():
     del y2
     y3 = F.conv2d(x1, w, padding=1)
     assert not np.shares_memory(view, y3.data)
+
+
+# ----- scratch buffers: reuse by ownership (functions/_buffers.py) -----
+def test_scratch_reuses_only_what_it_released():
+    from chainrule.functions._buffers import Scratch, clear
+
+    clear()
+    shape = (64, 1024)  # 512 KiB of float64: pooled
+    s1, s2 = Scratch(), Scratch()
+    a = s1.take(np, shape, np.float64)
+    b = s2.take(np, shape, np.float64)
+    assert a is not b  # two live scratches never share a buffer
+    s3 = Scratch()
+    c = s3.take(np, shape, np.float64)
+    assert c is not a and c is not b  # nothing released yet: a new array
+    s1.release()
+    s1.release()  # a second release gives nothing back twice
+    d, e = Scratch().take(np, shape, np.float64), Scratch().take(np, shape, np.float64)
+    assert d is a and e is not a  # a went back once, and only once
+    z = Scratch().take(np, shape, np.float64, zero=True)
+    assert z is not a and not z.any()
+    small = Scratch()
+    t = small.take(np, (3, 3), np.float64)
+    small.release()
+    assert Scratch().take(np, (3, 3), np.float64) is not t  # small arrays are not pooled
+    clear()
+
+
+def test_result_memory_is_lent_until_every_array_using_it_is_gone():
+    # results are lent from the pool: their memory is reused only after the last array (or view)
+    # using it died; the old pool decided by sys.getrefcount and kept every result alive
+    import gc
+    import weakref
+
+    from chainrule.functions import _buffers
+
+    assert "getrefcount" not in open(_buffers.__file__, encoding="utf-8").read()
+    _buffers.clear()
+    w = cr.Variable(_data(8, 4, 3, 3).astype(np.float32))
+    x = _data(16, 4, 16, 16).astype(np.float32)  # output 16 * 8 * 16 * 16 float32: large enough to be pooled
+    c = F.conv2d(x, w, padding=1)
+    ref = weakref.ref(c.data)
+    del c
+    gc.collect()
+    assert ref() is None  # the pool holds memory, never a result array
+    c = F.conv2d(x, w, padding=1)
+    addr, view = c.data.ctypes.data, c.data[3]
+    del c
+    c2 = F.conv2d(x, w, padding=1)
+    assert not np.shares_memory(c2.data, view)  # a live view keeps the memory lent
+    both = {addr, c2.data.ctypes.data}
+    del view, c2
+    gc.collect()
+    assert {F.conv2d(x, w, padding=1).data.ctypes.data for _ in range(2)} <= both  # now both are reused
+    _buffers.clear()
+
+
+def test_conv_step_reuses_its_scratch_across_steps():
+    from chainrule.functions._buffers import _pools, clear
+
+    clear()
+    w = cr.Variable(_data(8, 4, 3, 3))
+    x = cr.Variable(_data(16, 4, 16, 16))
+
+    def step():
+        w.grad = x.grad = None
+        F.max_pool2d(F.conv2d(x, w, padding=1), 2).sum().backward()
+        return {id(a) for free in _pools().values() for a in free}
+
+    first = step()
+    assert first  # im2col columns, padded copies, GEMM products went back to the pool
+    assert step() == first == step()  # and later steps take the same arrays again
+    clear()
+
+
+def test_two_live_convolutions_keep_their_own_columns():
+    # both forwards run before either backward: each op owns its im2col columns until its rule ran
+    w = cr.Variable(_data(8, 4, 3, 3))
+    x1, x2 = _data(16, 4, 16, 16), _data(16, 4, 16, 16)
+    y1, y2 = F.conv2d(x1, w, padding=1), F.conv2d(x2, w, padding=1)
+    g1, g2 = _data(*y1.shape), _data(*y2.shape)
+    (y1 * g1 + y2 * g2).sum().backward()
+    w_sep = [cr.Variable(w.data.copy()) for _ in range(2)]
+    for v, x, g in zip(w_sep, (x1, x2), (g1, g2)):
+        (F.conv2d(x, v, padding=1) * g).sum().backward()
+    np.testing.assert_allclose(w.grad.data, w_sep[0].grad.data + w_sep[1].grad.data, rtol=1e-12, atol=1e-12)
+
+
+def test_backward_twice_and_create_graph_after_the_columns_were_used():
+    x = cr.Variable(_data(2, 3, 6, 6))
+    w = cr.Variable(_data(4, 3, 3, 3))
+    y = F.conv2d(x, w, padding=1)
+    gy = _data(*y.shape)
+    g1 = cr.gradients([y], [x, w], grad_outputs=[cr.Variable(gy)])  # the graph stays usable
+    g2 = cr.gradients([y], [x, w], grad_outputs=[cr.Variable(gy)], create_graph=True)  # columns recomputed
+    for a, b in zip(g1, g2):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-13, atol=1e-13)
+
+
+def test_conv_jvp_matches_finite_differences_with_a_raw_input():
+    # forward mode through conv2d with x a raw array (the first layer of a CNN): only w and b carry tangents
+    x = _data(2, 3, 5, 5)
+    w, b, tw, tb = _data(4, 3, 3, 3), _data(4), _data(4, 3, 3, 3), _data(4)
+    _, t = cr.jvp(lambda w, b: F.conv2d(x, w, b, padding=1), (w, b), (tw, tb))
+    expect = F.conv2d(x, tw, tb, padding=1).data  # linear in (w, b)
+    np.testing.assert_allclose(t, expect, rtol=1e-12, atol=1e-12)

@@ -136,3 +136,22 @@ def test_pool_on_device(device):
         (ref * ref).sum().backward()
         np.testing.assert_allclose(y.numpy(), ref.data, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(X.grad.numpy(), ref_x.grad.data, rtol=1e-5, atol=1e-5)
+
+
+def test_max_pool_jvp_reads_the_tangent_at_the_argmax():
+    x = _distinct(2, 3, 4, 4)
+    t = rng.standard_normal(x.shape)
+    y, ty = cr.jvp(lambda v: F.max_pool2d(v, 2), (x,), (t,))
+    expected = np.take_along_axis(_windows_2x2(t), _windows_2x2(x).argmax(-1)[..., None], -1)[..., 0]
+    np.testing.assert_allclose(ty, expected)
+    assert not isinstance(ty, cr.Variable)
+
+
+def test_avg_pool_results_survive_later_calls():
+    # results are new arrays (only temporaries are pooled): a kept result is never overwritten
+    x1, x2 = rng.standard_normal((16, 8, 20, 20)), rng.standard_normal((16, 8, 20, 20))
+    y1 = F.avg_pool2d(x1, 3, 1, 1, count_include_pad=False)
+    keep = y1.data.copy()
+    for _ in range(3):
+        F.avg_pool2d(x2, 3, 1, 1, count_include_pad=False)
+    np.testing.assert_array_equal(y1.data, keep)

@@ -4,17 +4,17 @@ Array kernels loop only over the ``kh * kw`` kernel positions; each step copies 
 adds (col2im) one strided slab of the whole batch. Internally the columns are channel-major,
 ``(C, kh, kw, N, OH, OW)``, i.e. one ``(C*kh*kw, N*OH*OW)`` matrix, so a convolution and each
 of its gradients is a single GEMM (BLAS) plus one transposing copy; the public ``im2col``
-returns the batch-major view ``(N, C, kh, kw, OH, OW)``. Large scratch and result arrays come
-from ``_buffers.alloc`` (reused across steps, no fresh page faults).
+returns the batch-major view ``(N, C, kh, kw, OH, OW)``. Large temporaries come from a
+``_buffers.Scratch`` (reused across steps by ownership, no fresh page faults); results are new.
 
-Three Functions close the convolution family under differentiation:
+Three ops close the convolution family under differentiation (their rules call each other):
 
-* ``Conv2d(x, w[, b])``; gradients: ``ConvTranspose2d(gy, w)``, ``Conv2dGradW(x, gy)``, bias sum;
-* ``ConvTranspose2d(x, w[, b])``; gradients: ``Conv2d(gy, w)``, ``Conv2dGradW(gy, x)``, bias sum;
-* ``Conv2dGradW(x, gy)`` (bilinear); gradients: ``ConvTranspose2d(gy, ggw)``, ``Conv2d(x, ggw)``;
+* ``Conv2d(x, w[, b])``; vjp: ``ConvTranspose2d(gy, w)``, ``Conv2dGradW(x, gy)``, bias sum;
+* ``ConvTranspose2d(x, w[, b])``; vjp: ``Conv2d(gy, w)``, ``Conv2dGradW(gy, x)``, bias sum;
+* ``Conv2dGradW(x, gy)`` (bilinear); vjp: ``ConvTranspose2d(gy, ggw)``, ``Conv2d(x, ggw)``;
 
-so every order of derivative is again a convolution. ``Im2col`` and ``Col2im`` are each
-other's adjoint, so they too are differentiable to any order.
+so every order of derivative is again a convolution; each jvp is the op itself on the
+tangents (bilinear: one term per input). ``Im2col`` and ``Col2im`` are each other's adjoint.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from ._buffers import alloc
+from ._buffers import Scratch, fresh
 from ._checks import as_input, check_int
 
 __all__ = ["conv2d", "conv_transpose2d", "im2col", "col2im", "conv_output_size", "im2col_array",
@@ -60,38 +60,42 @@ def _slab(k: int, d: int, s: int, n: int) -> slice:
 
 
 # ----- array kernels -----
-def _pad(x: Any, ph: int, pw: int, value: float = 0.0) -> Any:
-    """x (N, C, H, W) padded by (ph, pw) on each side with ``value`` (x itself when no padding)."""
+# Temporaries come from a ``Scratch`` (``tmp``) that the caller releases once the kernel is
+# done; arrays handed out (results, public im2col columns) are ``fresh``.
+def _pad(x: Any, ph: int, pw: int, tmp: Scratch, value: float = 0.0) -> Any:
+    """x (N, C, H, W) padded by (ph, pw) on each side with ``value`` (x itself when no padding);
+    the padded copy belongs to ``tmp``."""
     if not (ph or pw):
         return x
-    xp = xp_of(x)
     n, c, h, w = x.shape
-    out = alloc(xp, (n, c, h + 2 * ph, w + 2 * pw), x.dtype, zero=not value)
+    out = tmp.take(xp_of(x), (n, c, h + 2 * ph, w + 2 * pw), x.dtype, zero=not value)
     if value:
         out.fill(value)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
 
-def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
-             oh: int, ow: int) -> Any:
+def _cm_cols(tmp: Scratch, keep: Scratch | None, x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
+             dh: int, dw: int, oh: int, ow: int) -> Any:
     """Channel-major columns of ``x`` (N, C, H, W): a C-contiguous (C, kh, kw, N, OH, OW) array,
     i.e. the (C*kh*kw, N*OH*OW) matrix that one GEMM multiplies by the weight.
 
-    ``cols[c, i, j, n, y, x] = xpad[n, c, y*sh + i*dh, x*sw + j*dw]``.
+    ``cols[c, i, j, n, y, x] = xpad[n, c, y*sh + i*dh, x*sw + j*dw]``. The columns belong to
+    ``keep`` (``fresh`` when None: handed out); the padded copy to ``tmp``.
     """
     n, c, h, w = x.shape
     xp = xp_of(x)
+    shape = (c, kh, kw, n, oh, ow)
     if kh == 1 and kw == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0) and (oh, ow) == (h, w):
         if n == 1:
-            return x.reshape(c, 1, 1, 1, h, w)
-        cols = alloc(xp, (c, 1, 1, n, h, w), x.dtype)
+            return x.reshape(shape)
+        cols = fresh(xp, shape, x.dtype) if keep is None else keep.take(xp, shape, x.dtype)
         xp.copyto(cols[:, 0, 0], x.transpose(1, 0, 2, 3))
         return cols
     # one pass: transpose to (C, N, ...) and pad, so every slab below is a plain strided copy
-    xt = alloc(xp, (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zero=bool(ph or pw))
+    xt = tmp.take(xp, (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zero=bool(ph or pw))
     xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    cols = alloc(xp, (c, kh, kw, n, oh, ow), x.dtype)
+    cols = fresh(xp, shape, x.dtype) if keep is None else keep.take(xp, shape, x.dtype)
     for i in range(kh):
         rows = _slab(i, dh, sh, oh)
         for j in range(kw):
@@ -99,18 +103,19 @@ def _cm_cols(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: i
     return cols
 
 
-def _cm_col2im(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
+def _cm_col2im(tmp: Scratch, cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int,
+               dw: int) -> Any:
     """Adjoint of ``_cm_cols``: scatter-add (C, kh, kw, N, OH, OW) columns into a new (N, C, h, w) array."""
     c, kh, kw, n, oh, ow = cols.shape
     xp = xp_of(cols)
-    out = alloc(xp, (n, c, h, w), cols.dtype)
+    out = fresh(xp, (n, c, h, w), cols.dtype)
     if kh == 1 and kw == 1 and (sh, sw, ph, pw) == (1, 1, 0, 0) and (oh, ow) == (h, w):
         xp.copyto(out, cols.reshape(c, n, h, w).transpose(1, 0, 2, 3))
         return out
     # the padded buffer must hold every slab, even where the windows do not reach its end
     hp = max(h + 2 * ph, (kh - 1) * dh + sh * (oh - 1) + 1)
     wp = max(w + 2 * pw, (kw - 1) * dw + sw * (ow - 1) + 1)
-    acc = alloc(xp, (c, n, hp, wp), cols.dtype, zero=True)
+    acc = tmp.take(xp, (c, n, hp, wp), cols.dtype, zero=True)
     for i in range(kh):
         rows = _slab(i, dh, sh, oh)
         for j in range(kw):
@@ -128,53 +133,62 @@ def im2col_array(x: Any, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, d
     """Columns of ``x`` (N, C, H, W) with shape (N, C, kh, kw, OH, OW) (a transposed view):
     ``cols[n, c, i, j, y, x] = xpad[n, c, y*sh + i*dh, x*sw + j*dw]``."""
     geo = (sh, sw, ph, pw, dh, dw)
-    cols = _cm_cols(x, kh, kw, *geo, *_out_hw(x.shape, kh, kw, geo))
+    tmp = Scratch()
+    cols = _cm_cols(tmp, None, x, kh, kw, *geo, *_out_hw(x.shape, kh, kw, geo))
+    tmp.release()
     return cols.transpose(3, 0, 1, 2, 4, 5)
 
 
 def col2im_array(cols: Any, h: int, w: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int) -> Any:
     """Adjoint of ``im2col_array``: scatter-add ``cols`` (N, C, kh, kw, OH, OW) into (N, C, h, w)."""
-    return _cm_col2im(cols.transpose(1, 2, 3, 0, 4, 5), h, w, sh, sw, ph, pw, dh, dw)
+    tmp = Scratch()
+    out = _cm_col2im(tmp, cols.transpose(1, 2, 3, 0, 4, 5), h, w, sh, sw, ph, pw, dh, dw)
+    tmp.release()
+    return out
 
 
-def _cm_grad(gy: Any) -> Any:
-    """(N, O, OH, OW) -> contiguous (O, N*OH*OW)."""
+def _cm_grad(gy: Any, tmp: Scratch) -> Any:
+    """(N, O, OH, OW) -> contiguous (O, N*OH*OW), belonging to ``tmp`` (or a view of ``gy``)."""
     n, o = gy.shape[0], gy.shape[1]
     if n == 1:
         return gy.reshape(o, -1)
     xp = xp_of(gy)
-    out = alloc(xp, (o, n) + gy.shape[2:], gy.dtype)
+    out = tmp.take(xp, (o, n) + gy.shape[2:], gy.dtype)
     xp.copyto(out, gy.transpose(1, 0, 2, 3))
     return out.reshape(o, -1)
 
 
-def _gemm(xp: Any, a: Any, b: Any, groups: int) -> Any:
-    """Per group g: a[g] @ b[g] for a (G, M, K) and b (G, K, P), as one (G*M, P) array."""
+def _gemm(xp: Any, a: Any, b: Any, groups: int, tmp: Scratch) -> Any:
+    """Per group g: a[g] @ b[g] for a (G, M, K) and b (G, K, P), as one (G*M, P) array of ``tmp``."""
     g, m = a.shape[0], a.shape[1]
-    out = alloc(xp, (g, m, b.shape[2]), xp.result_type(a, b))
+    out = tmp.take(xp, (g, m, b.shape[2]), xp.result_type(a, b))
     for i in range(groups):
         xp.matmul(a[i], b[i], out=out[i])
     return out.reshape(g * m, -1)
 
 
-def _conv_array(x: Any, w: Any, geo: tuple, groups: int, oh: int | None = None, ow: int | None = None,
-                b: Any = None) -> tuple:
-    """``conv2d`` on arrays; returns (y, channel-major cols). ``geo`` = (sh, sw, ph, pw, dh, dw)."""
+def _conv_array(x: Any, w: Any, geo: tuple, groups: int, oh: int | None, ow: int | None, b: Any,
+                keep: Scratch) -> tuple:
+    """``conv2d`` on arrays; returns (y, channel-major cols belonging to ``keep``).
+    ``geo`` = (sh, sw, ph, pw, dh, dw)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    if oh is None:
+    if oh is None or ow is None:
         oh, ow = _out_hw(x.shape, kh, kw, geo)
     xp = xp_of(x)
-    cols = _cm_cols(x, kh, kw, *geo, oh, ow)
+    tmp = Scratch()
+    sh, sw, ph, pw, dh, dw = geo
+    cols = _cm_cols(tmp, keep, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     k = cg * kh * kw
-    y = _gemm(xp, w.reshape(groups, o // groups, k), cols.reshape(groups, k, -1), groups)
+    y = _gemm(xp, w.reshape(groups, o // groups, k), cols.reshape(groups, k, -1), groups, tmp)
     # (O, N*OH*OW) -> (N, O, OH, OW), adding the bias in the same pass
-    out = alloc(xp, (n, o, oh, ow), y.dtype)
+    out = fresh(xp, (n, o, oh, ow), y.dtype)
     y = y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
     if b is None:
         xp.copyto(out, y)
     else:
         xp.add(y, b.reshape(1, o, 1, 1), out=out)
+    tmp.release()
     return out, cols
 
 
@@ -185,11 +199,14 @@ def _conv_transpose_array(x: Any, w: Any, geo: tuple, groups: int, h: int, wd: i
     n, o, oh, ow = x.shape
     _, cg, kh, kw = w.shape
     k = cg * kh * kw
+    tmp = Scratch()
     if xm is None:
-        xm = _cm_grad(x)
+        xm = _cm_grad(x, tmp)
     gcols = _gemm(xp_of(x), w.reshape(groups, o // groups, k).transpose(0, 2, 1),
-                  xm.reshape(groups, o // groups, -1), groups)
-    return _cm_col2im(gcols.reshape(cg * groups, kh, kw, n, oh, ow), h, wd, *geo)
+                  xm.reshape(groups, o // groups, -1), groups, tmp)
+    out = _cm_col2im(tmp, gcols.reshape(cg * groups, kh, kw, n, oh, ow), h, wd, *geo)
+    tmp.release()
+    return out
 
 
 def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: int, cols: Any = None,
@@ -199,10 +216,12 @@ def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: in
     ``cols`` may hold ``_cm_cols(x)`` and ``gm`` ``_cm_grad(gy)`` already."""
     n, o, oh, ow = gy.shape
     c = x.shape[1]
+    tmp = Scratch()
     if cols is None:
-        cols = _cm_cols(x, kh, kw, *geo, oh, ow)
+        sh, sw, ph, pw, dh, dw = geo
+        cols = _cm_cols(tmp, tmp, x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
     if gm is None:
-        gm = _cm_grad(gy)
+        gm = _cm_grad(gy, tmp)
     cg = c // groups
     k = cg * kh * kw
     xp = xp_of(x)
@@ -211,21 +230,25 @@ def _conv_grad_w_array(x: Any, gy: Any, kh: int, kw: int, geo: tuple, groups: in
     gw = xp.empty((groups, o // groups, k), dtype=xp.result_type(x, gy))
     for g in range(groups):
         xp.matmul(gm[g], cm[g].T, out=gw[g])
+    tmp.release()
     return gw.reshape(o, cg, kh, kw)
 
 
-# ----- bias helpers (a differentiable adjoint pair) -----
-class _ChannelSum(Function):
-    """(N, C, H, W) -> (C,): the bias gradient."""
+# ----- bias helpers (an adjoint pair) -----
+class _ChannelSum(Op):
+    """(N, C, H, W) -> (C,): the bias gradient; adjoint ``_ChannelBroadcast``."""
 
     def forward(self, x):
         return x.sum(axis=(0, 2, 3))
 
-    def backward(self, gy):
-        return _ChannelBroadcast(self.inputs[0].shape)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(_ChannelBroadcast(tuple(x.shape)), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(_ChannelSum(), ts[0])
 
 
-class _ChannelBroadcast(Function):
+class _ChannelBroadcast(Op):
     """(C,) -> (N, C, H, W), adjoint of ``_ChannelSum``."""
 
     def __init__(self, shape):
@@ -234,16 +257,34 @@ class _ChannelBroadcast(Function):
     def forward(self, b):
         return xp_of(b).broadcast_to(b.reshape(1, -1, 1, 1), self.shape)
 
-    def backward(self, gy):
-        return _ChannelSum()(gy)
+    def vjp(self, ns, gy, y, b):
+        return ns.call(_ChannelSum(), gy)
+
+    def jvp(self, ns, ts, y, b):
+        return ns.call(_ChannelBroadcast(self.shape), ts[0])
 
 
 # ----- differentiable convolution ops -----
-class Conv2d(Function):
+# Conv2d, ConvTranspose2d and Conv2dGradW close the family under differentiation: each rule
+# is the other ops of the family, so every order of derivative is again a convolution.
+def _plus(a: Any, b: Any) -> Any:
+    return b if a is None else a + b
+
+
+def _conv_call(ns: Any, op: "Conv2d", x: Any, w: Any) -> Any:
+    """``op`` (a helper ``Conv2d`` of a rule) on (x, w), its im2col columns released at once
+    (a recorded op recomputes them if its own rule ever runs)."""
+    y = ns.call(op, x, w)
+    op._drop_cols()
+    return y
+
+
+class Conv2d(Op):
     """y = conv2d(x, w) (+ b); ``out_hw`` optionally caps the output size (used by gradients).
 
     ``need`` says which inputs need a gradient (an input passed as a raw array cannot be
-    observed, so its gradient is skipped).
+    observed, so its gradient is skipped). The forward keeps its im2col columns (in a
+    ``Scratch`` owned by this op) for the weight gradient; the rule releases them.
     """
 
     def __init__(self, geo, groups, out_hw=None, need=(True, True)):
@@ -252,31 +293,48 @@ class Conv2d(Function):
         self.out_hw = out_hw
         self.need = need
         self.cols = None
+        self.keep = None
 
     def forward(self, x, w, b=None):
         oh, ow = self.out_hw if self.out_hw is not None else (None, None)
-        y, cols = _conv_array(x, w, self.geo, self.groups, oh, ow, b)
-        self.cols = cols  # reused by the weight gradient
+        keep = Scratch()
+        y, self.cols = _conv_array(x, w, self.geo, self.groups, oh, ow, b, keep)
+        self.keep = keep
         return y
 
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
+    def _drop_cols(self) -> None:
+        self.cols = None
+        keep = self.keep
+        if keep is not None:
+            self.keep = None
+            keep.release()
+
+    def vjp(self, ns, gy, y, x, w, b=None):
         geo, groups = self.geo, self.groups
-        gx = gw = None
-        gm = None
-        if self.need[0] and self.need[1]:  # one channel-major copy of gy shared by both GEMMs
-            gm = _cm_grad(gy.data)
+        need_x, need_w = self.need
+        tmp = Scratch()
+        gm = _cm_grad(ns.data(gy), tmp) if need_x and need_w else None  # shared by both GEMMs
+        gx = ns.call(ConvTranspose2d(geo, groups, x.shape[2:], xm=gm), gy, w) if need_x else None
+        gw = ns.call(Conv2dGradW(w.shape[2:], geo, groups, self.cols, gm), x, gy) if need_w else None
+        self._drop_cols()  # used once; a second backward recomputes them
+        tmp.release()
+        if b is None:
+            return gx, gw
+        return gx, gw, ns.call(_ChannelSum(), gy)
+
+    def jvp(self, ns, ts, y, x, w, b=None):
+        geo, groups, hw = self.geo, self.groups, self.out_hw
+        t = None
         if self.need[0]:
-            gx = ConvTranspose2d(geo, groups, x.shape[2:], xm=gm)(gy, w)
+            t = _conv_call(ns, Conv2d(geo, groups, hw), ts[0], w)
         if self.need[1]:
-            gw = Conv2dGradW(w.shape[2:], geo, groups, self.cols, gm)(x, gy)
-        self.cols = None  # used once; a second backward recomputes it
-        if len(self.inputs) == 3:
-            return gx, gw, _ChannelSum()(gy)
-        return gx, gw
+            t = _plus(t, _conv_call(ns, Conv2d(geo, groups, hw), x, ts[1]))
+        if b is not None:
+            t = _plus(t, ns.call(_ChannelBroadcast(tuple(y.shape)), ts[2]))
+        return ns.zeros_like(y) if t is None else t
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2d(Op):
     """y = conv_transpose2d(x, w) (+ b) with output spatial size ``out_hw``; w (C_in, C_out/groups, kh, kw)."""
 
     def __init__(self, geo, groups, out_hw, need=(True, True), xm=None):
@@ -293,22 +351,29 @@ class ConvTranspose2d(Function):
             y += b.reshape(1, -1, 1, 1)
         return y
 
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
+    def vjp(self, ns, gy, y, x, w, b=None):
         geo, groups = self.geo, self.groups
-        gx = gw = None
+        gx = _conv_call(ns, Conv2d(geo, groups, x.shape[2:]), gy, w) if self.need[0] else None
+        gw = ns.call(Conv2dGradW(w.shape[2:], geo, groups), gy, x) if self.need[1] else None
+        if b is None:
+            return gx, gw
+        return gx, gw, ns.call(_ChannelSum(), gy)
+
+    def jvp(self, ns, ts, y, x, w, b=None):
+        geo, groups, hw = self.geo, self.groups, self.out_hw
+        t = None
         if self.need[0]:
-            gx = Conv2d(geo, groups, x.shape[2:])(gy, w)
+            t = ns.call(ConvTranspose2d(geo, groups, hw), ts[0], w)
         if self.need[1]:
-            gw = Conv2dGradW(w.shape[2:], geo, groups)(gy, x)
-        if len(self.inputs) == 3:
-            return gx, gw, _ChannelSum()(gy)
-        return gx, gw
+            t = _plus(t, ns.call(ConvTranspose2d(geo, groups, hw), x, ts[1]))
+        if b is not None:
+            t = _plus(t, ns.call(_ChannelBroadcast(tuple(y.shape)), ts[2]))
+        return ns.zeros_like(y) if t is None else t
 
 
-class Conv2dGradW(Function):
+class Conv2dGradW(Op):
     """gw = d<gy, conv2d(x, w)>/dw as a bilinear op of (x, gy); ``cols``/``gm`` may hold the
-    channel-major forms of x and gy already."""
+    channel-major forms of x and gy already (used by the forward once, then dropped)."""
 
     def __init__(self, ksize, geo, groups, cols=None, gm=None):
         self.ksize = tuple(ksize)
@@ -323,30 +388,36 @@ class Conv2dGradW(Function):
         self.cols = self.gm = None
         return gw
 
-    def backward(self, ggw):
-        x, gy = self.inputs
-        gx = ConvTranspose2d(self.geo, self.groups, x.shape[2:])(gy, ggw)
-        ggy = Conv2d(self.geo, self.groups, gy.shape[2:])(x, ggw)
+    def vjp(self, ns, ggw, y, x, gy):
+        gx = ns.call(ConvTranspose2d(self.geo, self.groups, x.shape[2:]), gy, ggw)
+        ggy = _conv_call(ns, Conv2d(self.geo, self.groups, gy.shape[2:]), x, ggw)
         return gx, ggy
 
+    def jvp(self, ns, ts, y, x, gy):
+        ksize, geo, groups = self.ksize, self.geo, self.groups
+        return (ns.call(Conv2dGradW(ksize, geo, groups), ts[0], gy)
+                + ns.call(Conv2dGradW(ksize, geo, groups), x, ts[1]))
 
-class Im2col(Function):
-    """(N, C, H, W) -> (N, C, kh, kw, OH, OW) columns; backward: ``Col2im``."""
+
+class Im2col(Op):
+    """(N, C, H, W) -> (N, C, kh, kw, OH, OW) columns; adjoint ``Col2im``."""
 
     def __init__(self, ksize, geo):
-        self.ksize = ksize
+        self.ksize = tuple(ksize)
         self.geo = geo
 
     def forward(self, x):
         return im2col_array(x, *self.ksize, *self.geo)
 
-    def backward(self, gy):
-        h, w = self.inputs[0].shape[2:]
-        return Col2im((h, w), self.geo)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(Col2im(x.shape[2:], self.geo), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(Im2col(self.ksize, self.geo), ts[0])
 
 
-class Col2im(Function):
-    """(N, C, kh, kw, OH, OW) -> (N, C, H, W), summing overlaps; backward: ``Im2col``."""
+class Col2im(Op):
+    """(N, C, kh, kw, OH, OW) -> (N, C, H, W), summing overlaps; adjoint ``Im2col``."""
 
     def __init__(self, hw, geo):
         self.hw = tuple(hw)
@@ -355,8 +426,51 @@ class Col2im(Function):
     def forward(self, cols):
         return col2im_array(cols, *self.hw, *self.geo)
 
-    def backward(self, gy):
-        return Im2col(self.inputs[0].shape[2:4], self.geo)(gy)
+    def vjp(self, ns, gy, y, cols):
+        return ns.call(Im2col(cols.shape[2:4], self.geo), gy)
+
+    def jvp(self, ns, ts, y, cols):
+        return ns.call(Col2im(self.hw, self.geo), ts[0])
+
+
+# ----- table entries: sample inputs and PyTorch equivalents -----
+def _conv_samples(rng: Any) -> list:
+    x = rng.standard_normal((2, 2, 5, 4))
+    xt = rng.standard_normal((1, 6, 5, 4)).transpose(0, 3, 1, 2)  # non-contiguous (1, 4, 6, 5)
+    return [(x, rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3), 1, 1, 1, 1),
+            (xt, rng.standard_normal((4, 2, 2, 2)), None, (2, 1), (1, 0), (1, 2), 2),
+            (rng.standard_normal((3, 1, 4, 4)), rng.standard_normal((2, 1, 1, 1)), None, 1, 0, 1, 1)]
+
+
+def _conv_t_samples(rng: Any) -> list:
+    xt = rng.standard_normal((1, 3, 3, 4)).transpose(0, 3, 1, 2)  # non-contiguous (1, 4, 3, 3)
+    return [(rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 3, 3, 2)), rng.standard_normal(3),
+             2, 1, 1, 1, 1),
+            (xt, rng.standard_normal((4, 1, 2, 3)), None, 1, 0, 0, (2, 1), 2)]
+
+
+def _im2col_samples(rng: Any) -> list:
+    return [(rng.standard_normal((2, 2, 5, 4)), (3, 2), 1, 1, 1),
+            (rng.standard_normal((1, 6, 5, 2)).transpose(0, 3, 1, 2), 2, (2, 1), (0, 1), (1, 2))]
+
+
+def _col2im_samples(rng: Any) -> list:
+    return [(rng.standard_normal((2, 2, 3, 2, 5, 5)), (5, 4), 1, 1, 1),
+            (rng.standard_normal((1, 2, 2, 2, 3, 5)), (6, 5), (2, 1), (0, 1), (1, 2))]
+
+
+def _torch_im2col(t: Any, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> Any:
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (_pair(v, "", "") for v in (kernel_size, stride, padding, dilation))
+    n, c, h, w = x.shape
+    oh, ow = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
+    cols = t.nn.functional.unfold(x, (kh, kw), (dh, dw), (ph, pw), (sh, sw))
+    return cols.reshape(n, c, kh, kw, oh, ow)
+
+
+def _torch_col2im(t: Any, cols: Any, input_size: Any, stride: Any, padding: Any, dilation: Any) -> Any:
+    n, c, kh, kw, oh, ow = cols.shape
+    return t.nn.functional.fold(cols.reshape(n, c * kh * kw, oh * ow), tuple(input_size), (kh, kw),
+                                _pair(dilation, "", ""), _pair(padding, "", ""), _pair(stride, "", ""))
 
 
 # ----- public functions -----
@@ -392,6 +506,8 @@ def _check_conv_args(op: str, x: Variable, w: Variable, groups: int) -> None:
         raise ValueError(f"{op}: weight shape {w.shape}: dim 0 is not divisible by groups={groups}")
 
 
+@declare(Conv2d, ConvTranspose2d, Conv2dGradW, _ChannelSum, _ChannelBroadcast, samples=_conv_samples,
+         torch=lambda t, x, w, b, s, p, d, g: t.nn.functional.conv2d(x, w, b, s, p, d, g))
 def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
            groups: int = 1) -> Variable:
     """2-D convolution (cross-correlation, as in PyTorch), NCHW.
@@ -418,6 +534,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     return f(x, w, b)
 
 
+@declare(ConvTranspose2d, Conv2d, Conv2dGradW, _ChannelSum, _ChannelBroadcast, samples=_conv_t_samples,
+         torch=lambda t, x, w, b, s, p, op, d, g: t.nn.functional.conv_transpose2d(x, w, b, s, p, op, g, d))
 def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Variable:
     """Transposed 2-D convolution (the gradient of ``conv2d`` in its input), NCHW, PyTorch semantics.
@@ -456,6 +574,7 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     return f(x, w, b)
 
 
+@declare(Im2col, Col2im, samples=_im2col_samples, torch=_torch_im2col)
 def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Variable:
     """Sliding windows of x (N, C, H, W) as columns (N, C, kh, kw, OH, OW); differentiable (adjoint: col2im)."""
     x = as_input("im2col", x)
@@ -467,6 +586,7 @@ def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation
     return Im2col(ksize, geo)(x)
 
 
+@declare(Col2im, Im2col, samples=_col2im_samples, torch=_torch_col2im)
 def col2im(cols: Any, input_size: Sequence[int], stride: Any = 1, padding: Any = 0,
            dilation: Any = 1) -> Variable:
     """Adjoint of ``im2col``: sum columns (N, C, kh, kw, OH, OW) back into an image (N, C, H, W)."""

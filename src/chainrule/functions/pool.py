@@ -1,8 +1,8 @@
 """Pooling (NCHW): ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``.
 
 Kernels loop only over the ``kh * kw`` window positions, each step touching one strided
-slab of the whole batch (the same scheme as ``im2col`` in ``conv.py``). Gradients are written
-as adjoint pairs of Functions, so every order of derivative works:
+slab of the whole batch (the same scheme as ``im2col`` in ``conv.py``). Each op's vjp and jvp
+rules are the other op of an adjoint pair, so every order of derivative works:
 
 * max pooling: ``MaxPool2d`` -> ``_MaxPoolScatter`` (gradient to the argmax) <-> ``_MaxPoolGather``;
   the argmax is a constant of the graph (max pooling is piecewise linear);
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import xp_of
-from ..core.function import Function
+from ..core.op import Op, declare
 from ..core.variable import Variable
-from ._buffers import alloc
+from ._buffers import Scratch, fresh
 from ._checks import as_input, check_int
 from .conv import _pad, _pair, _slab, conv_output_size
 
@@ -35,12 +35,16 @@ def _positions(kh: int, kw: int, geo: tuple, oh: int, ow: int):
             yield i * kw + j, rows, _slab(j, dw, sw, ow)
 
 
-def _padded_zeros(xp: Any, shape: tuple, geo: tuple, ksize: tuple, ohw: tuple, dtype: Any) -> Any:
+def _padded_zeros(xp: Any, shape: tuple, geo: tuple, ksize: tuple, ohw: tuple, dtype: Any, tmp: Scratch) -> Any:
+    """Zeros covering every window's slab: the result itself (``fresh``) when that is the input
+    shape, else a padded buffer of ``tmp`` for ``_crop``."""
     n, c, h, w = shape
     sh, sw, ph, pw, dh, dw = geo
     hp = max(h + 2 * ph, (ksize[0] - 1) * dh + sh * (ohw[0] - 1) + 1)
     wp = max(w + 2 * pw, (ksize[1] - 1) * dw + sw * (ohw[1] - 1) + 1)
-    return alloc(xp, (n, c, hp, wp), dtype, zero=True)
+    if (hp, wp) == (h, w):
+        return fresh(xp, tuple(shape), dtype, zero=True)
+    return tmp.take(xp, (n, c, hp, wp), dtype, zero=True)
 
 
 def _crop(xp: Any, a: Any, shape: tuple, geo: tuple) -> Any:
@@ -48,7 +52,7 @@ def _crop(xp: Any, a: Any, shape: tuple, geo: tuple) -> Any:
     ph, pw = geo[2], geo[3]
     if a.shape[2] == h and a.shape[3] == w:
         return a
-    out = alloc(xp, tuple(shape), a.dtype)
+    out = fresh(xp, tuple(shape), a.dtype)
     xp.copyto(out, a[:, :, ph:ph + h, pw:pw + w])
     return out
 
@@ -66,8 +70,12 @@ def _lowest(dtype: Any) -> Any:
         return -np.inf
     return np.iinfo(dtype).min if dtype.kind in "iu" else False
 
-class MaxPool2d(Function):
-    """y[n, c, p] = max over the window of p; remembers the (first) argmax position per output."""
+
+class MaxPool2d(Op):
+    """y[n, c, p] = max over the window of p; remembers the (first) argmax position per output.
+
+    vjp: ``_MaxPoolScatter`` (gy to the argmax); jvp: ``_MaxPoolGather`` (the tangent at the
+    argmax). The argmax is a constant: max pooling is piecewise linear."""
 
     def __init__(self, ksize, geo, ohw):
         self.ksize = ksize
@@ -78,14 +86,15 @@ class MaxPool2d(Function):
     def forward(self, x):
         xp = xp_of(x)
         kh, kw = self.ksize
-        xpad = _pad(x, self.geo[2], self.geo[3], _lowest(x.dtype))
+        tmp = Scratch()
+        xpad = _pad(x, self.geo[2], self.geo[3], tmp, _lowest(x.dtype))
         n, c = x.shape[:2]
         shape = (n, c) + tuple(self.ohw)
-        y = alloc(xp, shape, x.dtype)
+        y = fresh(xp, shape, x.dtype)
         itype = xp.uint8 if kh * kw < 256 else xp.int32
-        idx = alloc(xp, shape, itype, zero=True)
-        step = alloc(xp, shape, itype)
-        better = alloc(xp, shape, bool)
+        idx = fresh(xp, shape, itype, zero=True)  # kept by this op and its gradient ops
+        step = tmp.take(xp, shape, itype)
+        better = tmp.take(xp, shape, bool)
         for k, rows, cols in _positions(kh, kw, self.geo, *self.ohw):
             v = xpad[:, :, rows, cols]
             if k == 0:
@@ -97,15 +106,20 @@ class MaxPool2d(Function):
             step *= better
             idx += step
             xp.maximum(y, v, out=y)  # propagates NaN
+        tmp.release()
         self.argmax = idx
         return y
 
-    def backward(self, gy):
-        return _MaxPoolScatter(self.argmax, self.ksize, self.geo, self.inputs[0].shape)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(_MaxPoolScatter(self.argmax, self.ksize, self.geo, tuple(x.shape)), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(_MaxPoolGather(self.argmax, self.ksize, self.geo), ts[0])
 
 
-class _MaxPoolScatter(Function):
-    """gy (N, C, OH, OW) -> gx (N, C, H, W): each gy value goes to its window's argmax."""
+class _MaxPoolScatter(Op):
+    """gy (N, C, OH, OW) -> gx (N, C, H, W): each gy value goes to its window's argmax;
+    adjoint ``_MaxPoolGather``."""
 
     def __init__(self, argmax, ksize, geo, x_shape):
         self.argmax = argmax
@@ -118,25 +132,32 @@ class _MaxPoolScatter(Function):
         ohw = gy.shape[2:]
         idx = self.argmax
         kh, kw = self.ksize
+        tmp = Scratch()
         n, c, h, w = self.x_shape
         if self.geo[2:] == (0, 0, 1, 1) and (ohw[0] * kh, ohw[1] * kw) == (h, w) and _disjoint(self.ksize, self.geo):
-            out = alloc(xp, tuple(self.x_shape), gy.dtype)  # the windows tile the input exactly
+            out = fresh(xp, tuple(self.x_shape), gy.dtype)  # the windows tile the input exactly
         else:
-            out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
+            out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype, tmp)
         if _disjoint(self.ksize, self.geo):
             for k, rows, cols in _positions(kh, kw, self.geo, *ohw):
                 xp.multiply(gy, idx == k, out=out[:, :, rows, cols])
         else:
             for k, rows, cols in _positions(kh, kw, self.geo, *ohw):
                 out[:, :, rows, cols] += gy * (idx == k)
-        return _crop(xp, out, self.x_shape, self.geo)
+        out = _crop(xp, out, self.x_shape, self.geo)
+        tmp.release()
+        return out
 
-    def backward(self, ggx):
-        return _MaxPoolGather(self.argmax, self.ksize, self.geo)(ggx)
+    def vjp(self, ns, ggx, y, gy):
+        return ns.call(_MaxPoolGather(self.argmax, self.ksize, self.geo), ggx)
+
+    def jvp(self, ns, ts, y, gy):
+        return ns.call(_MaxPoolScatter(self.argmax, self.ksize, self.geo, self.x_shape), ts[0])
 
 
-class _MaxPoolGather(Function):
-    """gx (N, C, H, W) -> (N, C, OH, OW): the value at each window's argmax (adjoint of the scatter)."""
+class _MaxPoolGather(Op):
+    """gx (N, C, H, W) -> (N, C, OH, OW): the value at each window's argmax; adjoint
+    ``_MaxPoolScatter``."""
 
     def __init__(self, argmax, ksize, geo):
         self.argmax = argmax
@@ -146,14 +167,19 @@ class _MaxPoolGather(Function):
     def forward(self, gx):
         xp = xp_of(gx)
         idx = self.argmax
-        out = alloc(xp, idx.shape, gx.dtype, zero=True)
-        gpad = _pad(gx, self.geo[2], self.geo[3])
+        out = fresh(xp, idx.shape, gx.dtype, zero=True)
+        tmp = Scratch()
+        gpad = _pad(gx, self.geo[2], self.geo[3], tmp)
         for k, rows, cols in _positions(*self.ksize, self.geo, *idx.shape[2:]):
             xp.copyto(out, gpad[:, :, rows, cols], where=idx == k)
+        tmp.release()
         return out
 
-    def backward(self, gy):
-        return _MaxPoolScatter(self.argmax, self.ksize, self.geo, self.inputs[0].shape)(gy)
+    def vjp(self, ns, gy, y, gx):
+        return ns.call(_MaxPoolScatter(self.argmax, self.ksize, self.geo, tuple(gx.shape)), gy)
+
+    def jvp(self, ns, ts, y, gx):
+        return ns.call(_MaxPoolGather(self.argmax, self.ksize, self.geo), ts[0])
 
 
 # ----- average pooling -----
@@ -163,8 +189,9 @@ def _window_counts(size: int, k: int, s: int, p: int, n: int) -> np.ndarray:
     return (np.minimum(start + k, size) - np.maximum(start, 0)).astype(np.float64)
 
 
-class AvgPool2d(Function):
-    """y = (sum over the window) * scale, scale a number or an (OH, OW) array."""
+class AvgPool2d(Op):
+    """y = (sum over the window) * scale, scale a number or an (OH, OW) array; linear, adjoint
+    ``_AvgPoolAdjoint``."""
 
     def __init__(self, ksize, geo, ohw, scale):
         self.ksize = ksize
@@ -176,22 +203,27 @@ class AvgPool2d(Function):
         xp = xp_of(x)
         if x.dtype.kind != "f":  # an average of integers is a float (as numpy.mean)
             x = x.astype(np.float64)
-        xpad = _pad(x, self.geo[2], self.geo[3])
-        y = alloc(xp, x.shape[:2] + tuple(self.ohw), x.dtype)
+        tmp = Scratch()
+        xpad = _pad(x, self.geo[2], self.geo[3], tmp)
+        y = fresh(xp, x.shape[:2] + tuple(self.ohw), x.dtype)
         for k, rows, cols in _positions(*self.ksize, self.geo, *self.ohw):
             if k == 0:
                 xp.copyto(y, xpad[:, :, rows, cols])
             else:
                 y += xpad[:, :, rows, cols]
+        tmp.release()
         y *= _as_scale(self.scale, x)
         return y
 
-    def backward(self, gy):
-        return _AvgPoolAdjoint(self.ksize, self.geo, self.scale, self.inputs[0].shape)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(_AvgPoolAdjoint(self.ksize, self.geo, self.scale, tuple(x.shape)), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(AvgPool2d(self.ksize, self.geo, self.ohw, self.scale), ts[0])
 
 
-class _AvgPoolAdjoint(Function):
-    """gy (N, C, OH, OW) -> (N, C, H, W): spread gy * scale over each window."""
+class _AvgPoolAdjoint(Op):
+    """gy (N, C, OH, OW) -> (N, C, H, W): spread gy * scale over each window; adjoint ``AvgPool2d``."""
 
     def __init__(self, ksize, geo, scale, x_shape):
         self.ksize = ksize
@@ -203,13 +235,19 @@ class _AvgPoolAdjoint(Function):
         xp = xp_of(gy)
         ohw = gy.shape[2:]
         g = gy * _as_scale(self.scale, gy)
-        out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype)
+        tmp = Scratch()
+        out = _padded_zeros(xp, self.x_shape, self.geo, self.ksize, ohw, gy.dtype, tmp)
         for _, rows, cols in _positions(*self.ksize, self.geo, *ohw):
             out[:, :, rows, cols] += g
-        return _crop(xp, out, self.x_shape, self.geo)
+        out = _crop(xp, out, self.x_shape, self.geo)
+        tmp.release()
+        return out
 
-    def backward(self, ggx):
-        return AvgPool2d(self.ksize, self.geo, self.inputs[0].shape[2:], self.scale)(ggx)
+    def vjp(self, ns, ggx, y, gy):
+        return ns.call(AvgPool2d(self.ksize, self.geo, tuple(gy.shape[2:]), self.scale), ggx)
+
+    def jvp(self, ns, ts, y, gy):
+        return ns.call(_AvgPoolAdjoint(self.ksize, self.geo, self.scale, self.x_shape), ts[0])
 
 
 def _as_scale(scale: Any, like: Any) -> Any:
@@ -230,7 +268,7 @@ def _adaptive_matrix(size: int, out: int) -> np.ndarray:
     return a
 
 
-class _Separable(Function):
+class _Separable(Op):
     """y[n, c] = Ah @ x[n, c] @ Aw^T; linear, adjoint ``_Separable(Ah^T, Aw^T)``."""
 
     def __init__(self, ah, aw):
@@ -247,8 +285,37 @@ class _Separable(Function):
         t = xp.matmul(x.reshape(n * c * h, w), awt).reshape(n * c, h, -1)  # (NC, H, OW)
         return xp.matmul(ah, t).reshape(n, c, ah.shape[0], awt.shape[1])
 
-    def backward(self, gy):
-        return _Separable(self.ah.T, self.aw.T)(gy)
+    def vjp(self, ns, gy, y, x):
+        return ns.call(_Separable(self.ah.T, self.aw.T), gy)
+
+    def jvp(self, ns, ts, y, x):
+        return ns.call(_Separable(self.ah, self.aw), ts[0])
+
+
+# ----- table entries: sample inputs and PyTorch equivalents -----
+def _distinct(rng: Any, shape: tuple) -> np.ndarray:
+    """Values at least 0.05 apart (no ties, no kink within a finite-difference step)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 + rng.uniform(0.0, 0.05, n)).reshape(shape)
+
+
+def _max_pool_samples(rng: Any) -> list:
+    return [(_distinct(rng, (2, 2, 5, 6)), 2, None, 0, 1),
+            (_distinct(rng, (1, 5, 5, 3)).transpose(0, 3, 1, 2), 3, 2, 1, 1),  # non-contiguous
+            (_distinct(rng, (1, 2, 7, 6)), (3, 2), (2, 1), (1, 1), (2, 1)),
+            (_distinct(rng, (1, 1, 5, 5)), 3, 1, 1, 1)]  # overlapping windows
+
+
+def _avg_pool_samples(rng: Any) -> list:
+    return [(rng.standard_normal((2, 2, 5, 6)), 2, None, 0, True),
+            (rng.standard_normal((1, 5, 5, 3)).transpose(0, 3, 1, 2), 3, 2, 1, False),
+            (rng.standard_normal((1, 2, 6, 5)), (3, 2), (1, 2), (1, 1), True)]
+
+
+def _adaptive_samples(rng: Any) -> list:
+    return [(rng.standard_normal((2, 2, 5, 7)), (2, 3)),
+            (rng.standard_normal((1, 7, 6, 3)).transpose(0, 3, 1, 2), 4),
+            (rng.standard_normal((1, 2, 5, 4)), (None, 3))]
 
 
 # ----- public functions -----
@@ -274,6 +341,8 @@ def _pool_geometry(op: str, x: Variable, kernel_size: Any, stride: Any, padding:
     return (kh, kw), geo, ohw
 
 
+@declare(MaxPool2d, _MaxPoolScatter, _MaxPoolGather, samples=_max_pool_samples,
+         torch=lambda t, x, k, s, p, d: t.nn.functional.max_pool2d(x, k, s, p, d))
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1) -> Variable:
     """Max pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
 
@@ -285,6 +354,8 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
     return MaxPool2d(ksize, geo, ohw)(x)
 
 
+@declare(AvgPool2d, _AvgPoolAdjoint, samples=_avg_pool_samples,
+         torch=lambda t, x, k, s, p, cip: t.nn.functional.avg_pool2d(x, k, s, p, False, cip))
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                count_include_pad: bool = True) -> Variable:
     """Average pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
@@ -304,6 +375,8 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     return AvgPool2d(ksize, geo, ohw, scale)(x)
 
 
+@declare(_Separable, samples=_adaptive_samples,
+         torch=lambda t, x, size: t.nn.functional.adaptive_avg_pool2d(x, size))
 def adaptive_avg_pool2d(x: Any, output_size: Any) -> Variable:
     """Average pooling of (N, C, H, W) to (N, C, OH, OW) with PyTorch's adaptive windows:
     output row i averages input rows [floor(i*H/OH), ceil((i+1)*H/OH)). ``output_size`` is an
