@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import numbers
 import operator
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ..backend import backend_of
 from . import dtypes as _dtypes
 from ._variable_methods import VariableMethods
+
+if TYPE_CHECKING:
+    from ._variable_methods import Operand
 
 _ndarray = np.ndarray
 
@@ -284,16 +287,16 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
     # changes ``p.data`` in place and bumps ``p._version``. While the graph is being recorded, a
     # leaf that requires grad refuses (as in PyTorch), and a computed variable gets the
     # out-of-place result (``y += 1`` is ``y = y + 1``: a new Variable, recorded in the graph).
-    def __iadd__(self, other: Any) -> "Variable":
+    def __iadd__(self, other: Operand) -> "Variable":
         return self._inplace(other, "+=", operator.add)
 
-    def __isub__(self, other: Any) -> "Variable":
+    def __isub__(self, other: Operand) -> "Variable":
         return self._inplace(other, "-=", operator.sub)
 
-    def __imul__(self, other: Any) -> "Variable":
+    def __imul__(self, other: Operand) -> "Variable":
         return self._inplace(other, "*=", operator.mul)
 
-    def __itruediv__(self, other: Any) -> "Variable":
+    def __itruediv__(self, other: Operand) -> "Variable":
         return self._inplace(other, "/=", operator.truediv)
 
     def _inplace(self, other: Any, sym: str, op: Callable) -> "Variable":
