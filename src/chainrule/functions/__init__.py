@@ -1,8 +1,12 @@
 """The ``F`` namespace: every op, grouped by family in small modules.
 
-``import chainrule.functions as F``. Each op is a ``Function`` subclass plus a thin public
-function; backward passes are written in these same ops, so every op is differentiable to
-any order unless its docstring says it is not.
+``import chainrule.functions as F``. Each op is declared once (``core/op.py``): an ``Op``
+class (forward on arrays, one vjp rule, one jvp rule) plus a thin public function whose
+``@declare`` puts it in the op table with sample inputs; the vjp rule also runs on Variables,
+so every op is differentiable to any order unless its table entry says it is not. Importing
+this package fills the table and then installs ``Variable``'s operators and op methods from
+it (``_methods.py``): ``core`` itself imports no op module. ``docs/ops.md`` is generated from
+the table (``python -m chainrule.functions._opsdoc``).
 """
 from .arithmetic import *  # noqa: F401,F403
 from .broadcast import *  # noqa: F401,F403
