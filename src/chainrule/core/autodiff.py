@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import heapq
-import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -179,13 +178,13 @@ def _walk(outputs: Sequence[Variable], seeds: Sequence[Any], create_graph: bool,
                     g = _run_hooks(o, g, create_graph, kept)
                 if retain and g is not None and (retain_all or o in retain):
                     kept[o] = g
-                gys: Any = None  # one output: its gradient is passed as ``g``, the pass's one reference
+                gys: Any = None  # one output: its gradient is passed as ``g``
             else:
                 gys = _take(f, grads, retain, kept, hooked, create_graph)
             bd = None if create_graph else f.backward_data
             try:
                 if bd is not None:
-                    gxs = bd(g) if gys is None else bd(*gys)  # (sole_holder counts on this call)
+                    gxs = bd(g) if gys is None else bd(*gys)
                 elif create_graph:
                     gxs = f.backward(g) if gys is None else f.backward(*gys)
                 else:
@@ -250,37 +249,6 @@ def _walk(outputs: Sequence[Variable], seeds: Sequence[Any], create_graph: bool,
     if kept:
         grads.update(kept)
     return grads
-
-
-def sole_holder(a: Any) -> bool:
-    """Whether the gradient array ``a`` that ``_walk`` just passed to a ``backward_data``
-    (which calls this directly) is held by the pass alone: no retained gradient, leaf grad,
-    caller's seed, view or other op holds it, so the op may overwrite it in place. Decided by
-    the reference count, whose baseline ``_SOLE`` is measured at import with the same calls."""
-    return (a.__class__ is _ndarray and a.base is None and _refcount(a) <= _SOLE
-            and a.flags.writeable)
-
-
-_refcount = sys.getrefcount
-
-
-def _count_in_helper(a: Any) -> int:
-    return _refcount(a)
-
-
-class _Probe:
-    def backward_data(self, gy: Any) -> int:
-        return _count_in_helper(gy)  # as deep as sole_holder's own call
-
-
-def _sole_baseline() -> int:
-    grads = {0: np.empty(1)}
-    bd = _Probe().backward_data
-    g = grads.pop(0)  # as in _walk: g = grads.pop(o, None); gxs = bd(g)
-    return bd(g)
-
-
-_SOLE = _sole_baseline()
 
 
 def _recording(on: bool) -> Any:
