@@ -47,6 +47,13 @@ class Composite(Op):
 
     fast_vjp: Any = None
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("fast_vjp") is not None:
+            # first-order passes call the fast rule straight from the glue, and fetch the
+            # output(s) only when the rule reads them (a dropped output is not recomputed)
+            cls.backward_data = _fast_glue(cls)  # type: ignore[method-assign]
+
     def reference(self, ns: Any, *xs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.reference")
 
@@ -60,6 +67,46 @@ class Composite(Op):
 
     def jvp(self, ns: Any, ts: tuple, y: Any, *xs: Any) -> Any:
         return _reference_jvp(self, ns, ts, xs)
+
+
+# ``backward_data`` of a Composite with a fast first-order rule: ``fast_vjp`` called directly
+# (``reference_mode`` sets it to None on the class: then the generic glue runs the reference).
+_FAST_GLUE = """
+def backward_data(self, {gys}):
+    fast = self.fast_vjp
+    if fast is None:
+        return _generic(self, {gys})
+    {get_y}
+    return fast({gy}, {y}, {datas})
+"""
+
+
+def _fast_glue(cls: type) -> Any:
+    from .op import _arity, _loads
+
+    fast = cls.__dict__["fast_vjp"]
+    n = _arity(cls.forward)
+    if n < 0:
+        datas = "*[x._data for x in self.inputs]"
+    elif n == 1:
+        datas = "self.inputs[0]._data"
+    else:
+        datas = ", ".join(f"x{i}._data" for i in range(n))
+    ys_name = fast.__code__.co_varnames[2] if fast.__code__.co_argcount > 2 else "y"
+    uses_y = _loads(fast, ys_name)
+    if cls.multi_output:
+        gys, gy = "*gys", "gys"
+        get_y = "y = tuple([self.output_data(i) for i in range(len(self.outputs))])" if uses_y else "pass"
+    else:
+        gys = gy = "gy"
+        get_y = ("o = self.outputs[0]()\n    y = o._data if o is not None else self.output_data()"
+                 if uses_y else "pass")
+    if n > 1:
+        get_y = ", ".join(f"x{i}" for i in range(n)) + " = self.inputs\n    " + get_y
+    src = _FAST_GLUE.format(gys=gys, gy=gy, get_y=get_y, y="y" if uses_y else "None", datas=datas)
+    scope: dict = {"_generic": cls.backward_data}
+    exec(compile(src, f"<chainrule vjp glue, fast rule of {cls.__name__}>", "exec"), scope)
+    return scope["backward_data"]
 
 
 def _leaves(xs: tuple, requires_grad: bool) -> list:
