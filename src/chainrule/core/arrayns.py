@@ -15,7 +15,6 @@ Variable (the identity on arrays) for constants such as masks, which carry no gr
 from __future__ import annotations
 
 import operator
-import sys
 from typing import Any
 
 import numpy as np
@@ -191,12 +190,6 @@ class VariableNamespace:
 
     def __getattr__(self, name: str) -> Any:
         fn = self._table.get(name)
-        if fn is None and not name.startswith("_"):
-            # Transitional, while op families are being converted: a public function of
-            # chainrule.functions that no declaration registered yet (found without importing
-            # it: core does not import functions). Removed once every family is declared.
-            legacy = sys.modules.get("chainrule.functions")
-            fn = getattr(legacy, name, None) if legacy is not None else None
         if fn is None or not callable(fn):
             raise AttributeError(f"no differentiable function {name!r} is registered for derivative rules "
                                  f"(register it with chainrule.core.op.register_function)")

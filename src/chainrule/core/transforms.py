@@ -486,8 +486,9 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     ``I + I``. With a tuple ``argnums`` the result is a nested tuple ``H[i][j]`` of shape
     ``I_i + I_j``.
 
-    While some op families have no JVP rule yet, a function that uses one falls back to
-    reverse-over-reverse (``jacobian(grad(f))``), the same values.
+    Every declared op has a JVP rule; a function that calls an op without one (a user's own
+    ``Function`` subclass with only ``backward``) falls back to reverse-over-reverse
+    (``jacobian(grad(f))``), the same values.
     """
     forward = jacfwd(grad(f, argnums), argnums)
     reverse = jacobian(grad(f, argnums), argnums)
@@ -505,8 +506,8 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 def hvp(f: Callable, primals: Any, tangents: Any) -> tuple:
     """``(f(*primals), H @ tangents)`` for scalar ``f``, forward-over-reverse: one forward-mode
     sweep through the reverse-mode gradient (no Hessian is formed). The product has the
-    structure of ``primals`` (tuple or single). While some op families have no JVP rule yet, a
-    function that uses one falls back to reverse-over-reverse (the same values)."""
+    structure of ``primals`` (tuple or single). A function that calls an op without a JVP rule
+    (a user's own ``Function`` subclass) falls back to reverse-over-reverse (the same values)."""
     multi, ps = _as_primals(primals, "hvp")
     _, ts = _as_primals(tangents, "hvp")
     if len(ps) != len(ts):
