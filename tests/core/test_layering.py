@@ -87,13 +87,15 @@ def test_importing_core_alone_loads_no_op_module():
 def test_operators_come_from_the_op_table():
     V = cr.Variable
     for dunder, name in _methods.OPERATORS.items():
-        fn = OPS[name].function if name in OPS else getattr(F, name)
+        fn = OPS[name].function  # a KeyError names an operator whose op is not declared
         have = getattr(V, dunder)
         if dunder in _methods.SCALAR_FIRST:
             assert have.__qualname__ == f"Variable.{dunder}"
         else:
             assert have is fn, dunder
     assert V.__sub__ is F.sub and V.__truediv__ is F.div
+    for method, name in {**_methods.ALIASES, "exp": "exp", "sum": "sum"}.items():
+        assert getattr(V, method) is OPS[name].function, method
 
 
 def test_scalar_operators_take_the_scalar_op_and_others_the_binary_op():

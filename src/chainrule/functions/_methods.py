@@ -5,8 +5,8 @@
 tables below on ``Variable``, skipping any name the class already defines. An op whose first
 argument is the input becomes the method as it is (a plain function is a method; no wrapper,
 no extra call). Methods that take a shape accept it PyTorch's way too: ``x.view(2, 3)``.
-Operators are looked up in the op table (``core.op.OPS``; ``F`` for families not declared
-yet), so ``core`` never imports an op module; ``x + 1.0`` and ``x * 2.0`` take the scalar op
+Operators and methods are looked up in the op table (``core.op.OPS``), so ``core`` never
+imports an op module; ``x + 1.0`` and ``x * 2.0`` take the scalar op
 directly (the hot path of elementwise chains).
 """
 from __future__ import annotations
@@ -135,12 +135,9 @@ def _swapped(op: Callable[..., Variable], name: str) -> Callable[..., Variable]:
 
 
 def _table_function(name: str) -> Callable[..., Any] | None:
-    """The public function of the op table's entry ``name`` (``F.<name>`` until its family is
-    declared), or None."""
-    from .. import functions as F
-
+    """The public function of the op table's entry ``name``, or None."""
     entry = OPS.get(name)
-    return entry.function if entry is not None else getattr(F, name, None)
+    return entry.function if entry is not None else None
 
 
 def install(cls: type = Variable) -> list[str]:
