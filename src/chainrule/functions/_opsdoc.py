@@ -88,17 +88,19 @@ def _n_samples(name: str) -> int:
 
 
 def _table_tests(entry: OpEntry) -> str:
-    """The op-table tests of ``entry`` (its first sample's node ids)."""
-    n = _n_samples(entry.name)
+    """The op-table tests of ``entry`` (its first sample's node ids); "" when the table runs
+    none on it (not differentiable, no PyTorch equivalent)."""
     case = f"[{entry.name}-0]"
-    if entry.orders < 1:
-        parts = [f"values `{_TABLE_TESTS}::test_the_table_is_filled_by_the_declarations`"]
-    else:
+    parts = []
+    if entry.orders >= 1:
         orders = "first and second order" if entry.orders >= 2 else "first order"
         parts = [f"{orders} `{_TABLE_TESTS}::test_declared_op_gradcheck{case}`",
                  f"jvp `{_TABLE_TESTS}::test_declared_op_jvp_matches_finite_differences{case}`"]
     if entry.torch is not None:
         parts.append(f"oracle `{_TABLE_TESTS}::test_declared_op_matches_pytorch{case}`")
+    if not parts:
+        return ""
+    n = _n_samples(entry.name)
     return f"table ({n} sample{'s' if n != 1 else ''}): " + ", ".join(parts)
 
 
@@ -119,7 +121,7 @@ def _reference_row(row: tuple) -> tuple:
     F = _functions()
     ops = [n for n in names if hasattr(F, n) and callable(getattr(F, n))]
     entries = [_entry_of(n) for n in ops]
-    table = list(dict.fromkeys(_table_tests(e) for e in entries if e is not None))
+    table = [t for t in dict.fromkeys(_table_tests(e) for e in entries if e is not None) if t]
     undeclared = [f"`F.{n}`" for n, e in zip(ops, entries) if e is None and not _is_helper(n)]
     if undeclared:
         note = f"{note}; not yet declared: {', '.join(undeclared)}"
@@ -182,11 +184,11 @@ def _family_rows() -> list:
             if entry is not None:
                 if entry.name != n:
                     spelling += f" (= `F.{entry.name}`)"
-                classes = ", ".join(f"`{op.__name__}`" for op in entry.ops)
-                spelling += f" ({classes})"
-                tests = _table_tests(entry)
-                if n in _hand_tests():
-                    tests += "; " + _hand_tests()[n]
+                if entry.ops:
+                    spelling += " (" + ", ".join(f"`{op.__name__}`" for op in entry.ops) + ")"
+                table = _table_tests(entry)
+                own = _hand_tests().get(n)
+                tests = "; ".join(t for t in (table, own) if t) or _test_using(n)
             else:
                 tests = _hand_tests().get(n) or _test_using(n)
             rows.append((f"`{family}`", spelling, _status(entry), tests))
