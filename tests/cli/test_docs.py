@@ -51,6 +51,9 @@ loss = F.softmax_cross_entropy(logits, t)
 pred, target = cr.randn(4), cr.randn(4)
 out_size = 3
 path = "from-pytorch-table.safetensors"
+h, fn = x * 2, lambda g: g * 2
+p, lr = cr.randn(3), 0.1
+(p * p).sum().backward()
 cr.set_default_dtype(cr.float64)
 """
 
@@ -74,6 +77,9 @@ logits, t = model(xs), ts
 loss = F.cross_entropy(logits, t)
 pred, target = torch.randn(4), torch.randn(4)
 path = "from-pytorch-table.pt"
+h, fn = x * 2, lambda g: g * 2
+p, lr = torch.randn(3, requires_grad=True), 0.1
+(p * p).sum().backward()
 """
 
 _ROW_RUNNER = """
