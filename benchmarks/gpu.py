@@ -5,7 +5,7 @@ functional API only (``F.linear``, ``F.relu``, ``F.conv2d``, ``F.max_pool2d``,
 ``F.softmax_cross_entropy``) and identical initial weights in both libraries:
 
 * MLP: 4096 -> 4096 -> 4096 -> 10 (ReLU), batch 1024;
-* CNN of ``shared/bench/cnn_peers.py`` at batch 512: conv3x3(1->16, pad 1)-relu-maxpool2 ->
+* a small CNN at batch 512: conv3x3(1->16, pad 1)-relu-maxpool2 ->
   conv3x3(16->32, pad 1)-relu-maxpool2 -> linear(32*7*7 -> 10) -> softmax cross-entropy.
 
 Each step ends with a device synchronisation. The two libraries take turns of
