@@ -81,7 +81,7 @@ def backward_data(self, {gys}):
 """
 
 
-def _fast_glue(cls: type) -> Any:
+def _fast_glue(cls: Any) -> Any:
     from .op import _arity, _loads
 
     fast = cls.__dict__["fast_vjp"]

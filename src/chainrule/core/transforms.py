@@ -99,10 +99,10 @@ def _grads_wrt(outs: list, xs: list, grad_outputs: Any, create: bool) -> list:
     return _gradients_of(outs, xs, grad_outputs, create, stop=set(xs))
 
 
-def _lift_args(args: tuple, nums: tuple, who: str) -> tuple:
+def _lift_args(given: tuple, nums: tuple, who: str) -> tuple:
     """Replace the differentiated positional args by Variables; returns (args, variables, keep)."""
-    n = len(args)
-    args = list(args)  # type: ignore[assignment]
+    n = len(given)
+    args = list(given)
     xs = []
     keep = _depth.get() > 0
     for i in nums:
@@ -318,12 +318,12 @@ class _SplitRows(Op):
         flat = y.reshape((self.n,) + self.row_shape)
         return tuple(flat[i] for i in range(self.n))
 
-    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:
+    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:  # type: ignore[override]  # the multi-output form
         some = next(g for g in gys if g is not None)
         rows = [ns.zeros_like(some) if g is None else g for g in gys]
         return ns.call(_StackRows(tuple(y.shape)), *rows)
 
-    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:
+    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:  # type: ignore[override]  # the multi-output form
         return ns.call(_SplitRows(self.n, self.row_shape), ts[0])
 
 
@@ -410,12 +410,12 @@ class _SplitLast(Op):
         m = y.reshape(self.col_shape + (self.n,))
         return tuple(m[..., i] for i in range(self.n))
 
-    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:
+    def vjp(self, ns: Any, gys: tuple, ys: tuple, y: Any) -> Any:  # type: ignore[override]  # the multi-output form
         some = next(g for g in gys if g is not None)
         gys = [ns.zeros_like(some) if g is None else g for g in gys]  # type: ignore[assignment]
         return ns.call(_StackLast(tuple(y.shape)), *gys)
 
-    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:
+    def jvp(self, ns: Any, ts: tuple, ys: tuple, y: Any) -> Any:  # type: ignore[override]  # the multi-output form
         return ns.call(_SplitLast(self.n, self.col_shape), ts[0])
 
 

@@ -243,9 +243,10 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
             raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
         if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a variable that does not require grad")
-        hooks = getattr(self, "_hooks", None)
+        hooks: list[Callable[[Variable], Any]] | None = getattr(self, "_hooks", None)
         if hooks is None:
-            hooks = self._hooks = []
+            hooks = []
+            self._hooks = hooks
             _hook_state[0] += 1
         hooks.append(hook)
         return HookHandle(hooks, hook)
@@ -257,7 +258,8 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
             return
         hooks = getattr(self, "_hooks", None)
         if hooks is None:
-            hooks = self._hooks = []
+            hooks = []
+            self._hooks = hooks
             _hook_state[0] += 1
         if _RETAIN not in hooks:
             hooks.append(_RETAIN)
