@@ -45,9 +45,9 @@ class SGD(Optimizer):
         lr = self.lr
         for p in params:
             g = p.grad
-            if g is not None and getattr(p, "requires_grad", True):
-                d = p.data
-                d -= lr * g.data
+            if g is not None and p._requires_grad:  # (the slots behind .requires_grad and .data)
+                d = p._data
+                d -= lr * g._data
                 p._version += 1
 
     def _update(self, p: Any, g: Any, st: list) -> None:
