@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 import dis
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from ..backend import xp_of
 from .arrayns import _FUNCTIONS, A, V
@@ -192,11 +192,14 @@ def register_function(name: str, fn: Callable) -> None:
     V._forget()
 
 
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
 def declare(*ops: type, samples: Callable, torch: Callable | None = None, name: str | None = None,
-            orders: int = 2, tol: float = 1.0) -> Callable:
+            orders: int = 2, tol: float = 1.0) -> Callable[[_Fn], _Fn]:
     """Decorator of an op's public function: puts it in ``OPS`` (and in ``V`` for rules)."""
 
-    def deco(fn: Callable) -> Callable:
+    def deco(fn: _Fn) -> _Fn:
         n = name or fn.__name__
         if n in OPS and OPS[n].function is not fn:
             raise ValueError(f"declare: an op named {n!r} is already in the table ({OPS[n].function!r})")

@@ -12,6 +12,13 @@ from . import dtypes as _dtypes
 from ._variable_methods import VariableMethods
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike
+
+    Operand: TypeAlias = "Variable | ArrayLike"
+
+if TYPE_CHECKING:
     from ._variable_methods import Operand
 
 _ndarray = np.ndarray

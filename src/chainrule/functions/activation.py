@@ -10,7 +10,7 @@ normalises along ``axis``).
 from __future__ import annotations
 
 import math as _pymath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ..core.composite import Composite
 from ..core.config import get_config
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from .math import Sigmoid, _sigmoid
 from ._checks import as_input, check_axis
 
@@ -469,20 +472,20 @@ def _kinked(value: float) -> Any:
 
 # ----- public functions -----
 @declare(Erf, samples=_normal, torch=lambda t, x: t.special.erf(x))
-def erf(x: Any) -> Variable:
+def erf(x: Operand) -> Variable:
     """The error function, elementwise; derivative ``2/sqrt(pi) exp(-x^2)``."""
     return Erf()(x)
 
 
 @declare(Softmax, samples=_axis_samples, torch=lambda t, x, axis: t.softmax(x, axis))
-def softmax(x: Any, axis: int = -1) -> Variable:
+def softmax(x: Operand, axis: int = -1) -> Variable:
     """``exp(x) / sum(exp(x), axis)``, max-shifted for stability; same shape as ``x``."""
     x = x if x.__class__ is Variable else as_input("softmax", x)
     return Softmax(check_axis("softmax", axis, x.ndim, x.shape))(x)
 
 
 @declare(LogSoftmax, samples=_axis_samples, torch=lambda t, x, axis: t.log_softmax(x, axis))
-def log_softmax(x: Any, axis: int = -1) -> Variable:
+def log_softmax(x: Operand, axis: int = -1) -> Variable:
     """``x - logsumexp(x, axis)``, computed stably; same shape as ``x``."""
     x = x if x.__class__ is Variable else as_input("log_softmax", x)
     return LogSoftmax(check_axis("log_softmax", axis, x.ndim, x.shape))(x)
@@ -490,7 +493,7 @@ def log_softmax(x: Any, axis: int = -1) -> Variable:
 
 @declare(GeluErf, GeluTanh, samples=_gelu_samples,
          torch=lambda t, x, approximate="none": t.nn.functional.gelu(x, approximate=approximate))
-def gelu(x: Any, approximate: str = "none") -> Variable:
+def gelu(x: Operand, approximate: str = "none") -> Variable:
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` uses the tanh form."""
     if approximate == "none":
         return GeluErf()(x)
@@ -500,7 +503,7 @@ def gelu(x: Any, approximate: str = "none") -> Variable:
 
 
 @declare(Silu, samples=_normal, torch=lambda t, x: t.nn.functional.silu(x))
-def silu(x: Any) -> Variable:
+def silu(x: Operand) -> Variable:
     """``x * sigmoid(x)`` (a.k.a. swish)."""
     return Silu()(x)
 
@@ -510,19 +513,19 @@ swish = declare(Silu, samples=lambda rng: [(rng.standard_normal((2, 3)),)],
 
 
 @declare(Softplus, samples=_normal, torch=lambda t, x: t.nn.functional.softplus(x))
-def softplus(x: Any) -> Variable:
+def softplus(x: Operand) -> Variable:
     """``log(1 + exp(x))``, computed without overflow; derivative ``sigmoid(x)``."""
     return Softplus()(x)
 
 
 @declare(LeakyRelu, samples=_kinked(0.1), torch=lambda t, x, slope: t.nn.functional.leaky_relu(x, slope))
-def leaky_relu(x: Any, slope: float = 0.01) -> Variable:
+def leaky_relu(x: Operand, slope: float = 0.01) -> Variable:
     """``x`` where ``x > 0``, else ``slope * x``."""
     return LeakyRelu(float(slope))(x)
 
 
 @declare(Elu, samples=_kinked(0.7), torch=lambda t, x, alpha: t.nn.functional.elu(x, alpha))
-def elu(x: Any, alpha: float = 1.0) -> Variable:
+def elu(x: Operand, alpha: float = 1.0) -> Variable:
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     return Elu(float(alpha))(x)
 
@@ -531,7 +534,7 @@ def elu(x: Any, alpha: float = 1.0) -> Variable:
 # samples repeatable for the finite differences)
 @declare(Dropout, samples=lambda rng: [(rng.standard_normal((3, 4)), 0.5, True, 1),
                                        (rng.standard_normal((4, 3)).T, 0.25, True, 2)], torch=None)
-def dropout(x: Any, p: float = 0.5, training: bool | None = None, rng: Any = None) -> Variable:
+def dropout(x: Operand, p: float = 0.5, training: bool | None = None, rng: Any = None) -> Variable:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by ``1/(1-p)``.
 
     ``training=None`` follows ``chainrule.is_train()``; in test mode (or ``p == 0``) it is the

@@ -7,13 +7,16 @@ shape with ``sum_to``. An operand that is a Python ``int``/``float`` takes a sca
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.function import Function
 from ..core.op import Op, declare, register_function
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand, Variable
 
 __all__ = ["add", "sub", "rsub", "mul", "div", "rdiv", "neg", "pow", "rpow",
            "add_scalar", "sub_scalar", "mul_scalar", "div_scalar"]
@@ -301,7 +304,7 @@ class RPowScalar(Op):
 
 
 # ----- public functions -----
-def binary(x0: Any, x1: Any, op: type, scalar_right: Any, scalar_left: Any) -> Any:
+def binary(x0: Operand, x1: Operand, op: type, scalar_right: Any, scalar_left: Any) -> Any:
     """``op()(x0, x1)``; when an operand is a Python number, ``scalar_right(x1)(x0)`` or
     ``scalar_left(x0)(x1)`` instead (no broadcasting bookkeeping, the array operand's dtype kept)."""
     c = x1.__class__
@@ -349,49 +352,49 @@ def _pow_samples(rng: Any) -> list:
 
 # ----- public functions -----
 @declare(Add, AddScalar, samples=_binary_samples, torch=lambda t, a, b: a + b)
-def add(x0: Any, x1: Any) -> Any:
+def add(x0: Operand, x1: Operand) -> Variable:
     """``x0 + x1`` with broadcasting."""
     return binary(x0, x1, Add, AddScalar, AddScalar)
 
 
 @declare(Sub, AddScalar, RSubScalar, samples=_binary_samples, torch=lambda t, a, b: a - b)
-def sub(x0: Any, x1: Any) -> Any:
+def sub(x0: Operand, x1: Operand) -> Variable:
     """``x0 - x1`` with broadcasting."""
     return binary(x0, x1, Sub, _sub_scalar, RSubScalar)
 
 
 @declare(Sub, samples=_binary_samples, torch=lambda t, a, b: b - a)
-def rsub(x0: Any, x1: Any) -> Any:
+def rsub(x0: Operand, x1: Operand) -> Variable:
     """``x1 - x0`` (the reflected form of ``sub``)."""
     return sub(x1, x0)
 
 
 @declare(Mul, MulScalar, samples=_binary_samples, torch=lambda t, a, b: a * b)
-def mul(x0: Any, x1: Any) -> Any:
+def mul(x0: Operand, x1: Operand) -> Variable:
     """``x0 * x1`` with broadcasting."""
     return binary(x0, x1, Mul, MulScalar, MulScalar)
 
 
 @declare(Div, DivScalar, RDivScalar, samples=_nonzero_samples, torch=lambda t, a, b: a / b)
-def div(x0: Any, x1: Any) -> Any:
+def div(x0: Operand, x1: Operand) -> Variable:
     """``x0 / x1`` with broadcasting."""
     return binary(x0, x1, Div, DivScalar, RDivScalar)
 
 
 @declare(Div, samples=_nonzero_samples, torch=lambda t, a, b: b / a)
-def rdiv(x0: Any, x1: Any) -> Any:
+def rdiv(x0: Operand, x1: Operand) -> Variable:
     """``x1 / x0`` (the reflected form of ``div``)."""
     return div(x1, x0)
 
 
 @declare(Neg, samples=_unary_samples, torch=lambda t, x: -x)
-def neg(x: Any) -> Any:
+def neg(x: Operand) -> Variable:
     """``-x``."""
     return Neg()(x)
 
 
 @declare(Pow, PowScalar, RPowScalar, samples=_pow_samples, torch=lambda t, a, b: a ** b)
-def pow(x: Any, c: Any) -> Any:
+def pow(x: Operand, c: Operand) -> Variable:
     """``x ** c``; ``c`` a number or a Variable/array (then differentiable in ``c`` too)."""
     return binary(x, c, Pow, PowScalar, RPowScalar)
 
@@ -399,31 +402,31 @@ def pow(x: Any, c: Any) -> Any:
 @declare(Pow, samples=lambda rng: [(rng.standard_normal((3, 4)), rng.uniform(0.5, 2.0, (3, 4))),
                                    (rng.standard_normal(3), 2.0)],
          torch=lambda t, x, c: c ** x)
-def rpow(x: Any, c: Any) -> Any:
+def rpow(x: Operand, c: Operand) -> Variable:
     """``c ** x`` (the reflected form of ``pow``)."""
     return pow(c, x)
 
 
 @declare(AddScalar, samples=_scalar_samples, torch=lambda t, x, c: x + c)
-def add_scalar(x: Any, c: float) -> Any:
+def add_scalar(x: Operand, c: float) -> Variable:
     """``x + c`` for a number ``c`` (keeps ``x``'s dtype)."""
     return AddScalar(c)(x)
 
 
 @declare(AddScalar, samples=_scalar_samples, torch=lambda t, x, c: x - c)
-def sub_scalar(x: Any, c: float) -> Any:
+def sub_scalar(x: Operand, c: float) -> Variable:
     """``x - c`` for a number ``c``."""
     return AddScalar(-c)(x)
 
 
 @declare(MulScalar, samples=_scalar_samples, torch=lambda t, x, c: x * c)
-def mul_scalar(x: Any, c: Any) -> Any:
+def mul_scalar(x: Operand, c: Operand) -> Variable:
     """``x * c`` for a constant ``c``: a number, or an array that gets no gradient."""
     return MulScalar(c)(x)
 
 
 @declare(DivScalar, samples=_scalar_samples, torch=lambda t, x, c: x / c)
-def div_scalar(x: Any, c: float) -> Any:
+def div_scalar(x: Operand, c: float) -> Variable:
     """``x / c`` for a number ``c``."""
     return DivScalar(c)(x)
 

@@ -8,13 +8,16 @@ masked-out positions.
 from __future__ import annotations
 
 import math as _pymath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import backend_of, xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from . import linalg as _linalg
 from . import shape as _shape
 from .activation import dropout, softmax
@@ -72,27 +75,27 @@ def _embedding_samples(rng: Any) -> list:
 
 @declare(Embedding, _ScatterAddRows, samples=_embedding_samples,
          torch=lambda t, w, ids: t.nn.functional.embedding(t.as_tensor(ids), w))
-def embedding(weight: Any, ids: Any) -> Variable:
+def embedding(weight: Operand, ids: Operand) -> Variable:
     """Rows of ``weight`` (V, D) picked by integer ``ids`` of any shape (...) -> (..., D).
 
     Differentiable in ``weight`` (repeated ids accumulate); ``ids`` (array or Variable) gets no gradient.
     """
     weight = as_input("embedding", weight)
-    ids = ids.data if isinstance(ids, Variable) else ids
-    if not hasattr(ids, "dtype"):
-        ids = np.asarray(ids)
-    if type(ids) is not type(weight.data):  # host ids for a weight on a device: move them there
+    idx: Any = ids.data if isinstance(ids, Variable) else ids
+    if not hasattr(idx, "dtype"):
+        idx = np.asarray(idx)
+    if type(idx) is not type(weight.data):  # host ids for a weight on a device: move them there
         wb = backend_of(weight.data)
-        if backend_of(ids) is not wb:
-            ids = wb.asarray(ids)
+        if backend_of(idx) is not wb:
+            idx = wb.asarray(idx)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape {weight.shape}")
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype} (shape {ids.shape})")
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= weight.shape[0]):
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be integers, got dtype {idx.dtype} (shape {idx.shape})")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= weight.shape[0]):
         raise ValueError(f"embedding: ids must lie in [0, {weight.shape[0]}), got values in "
-                         f"[{int(ids.min())}, {int(ids.max())}] (weight shape {weight.shape})")
-    return Embedding(ids)(weight)
+                         f"[{int(idx.min())}, {int(idx.max())}] (weight shape {weight.shape})")
+    return Embedding(idx)(weight)
 
 
 # ----- attention -----
@@ -140,7 +143,7 @@ def _torch_attention(t: Any, q: Any, k: Any, v: Any, mask: Any = None, causal: b
 
 
 @declare(samples=_attention_samples, torch=_torch_attention)
-def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causal: bool = False,
+def scaled_dot_product_attention(q: Operand, k: Operand, v: Operand, mask: Operand | None = None, causal: bool = False,
                                  dropout_p: float = 0.0, scale: float | None = None,
                                  training: bool | None = None, rng: Any = None) -> Variable:
     """``softmax(q @ k^T * scale + bias) @ v`` with ``scale = 1/sqrt(D)`` by default.

@@ -2,11 +2,14 @@
 form that derivative rules use, lives in ``core/arrayns.py``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backend import xp_of
 from ..core.arrayns import sum_to_array
 from ..core.op import Op, declare
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand, Variable
 from ._checks import as_input, check_shape
 
 __all__ = ["broadcast_to", "sum_to", "expand", "sum_to_array"]
@@ -42,7 +45,7 @@ class SumTo(Op):
 
 @declare(BroadcastTo, samples=lambda rng: [(rng.standard_normal((3, 1)), (2, 3, 4)), (rng.standard_normal(()), (2, 3))],
          torch=lambda t, x, shape: t.broadcast_to(x, shape))
-def broadcast_to(x: Any, shape: Any) -> Any:
+def broadcast_to(x: Operand, shape: Any) -> Variable:
     """Broadcast ``x`` to ``shape`` (NumPy rules); gradient: ``sum_to`` back."""
     x = as_input("broadcast_to", x)
     if shape.__class__ is not tuple:  # a tuple's entries are checked by the array library
@@ -54,7 +57,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 @declare(BroadcastTo, samples=lambda rng: [(rng.standard_normal((3, 1)), (2, -1, 4))],
          torch=lambda t, x, shape: x.expand(*shape))
-def expand(x: Any, shape: Any) -> Any:
+def expand(x: Operand, shape: Any) -> Variable:
     """PyTorch spelling of ``broadcast_to``; ``-1`` keeps that axis' size."""
     x = as_input("expand", x)
     shape = check_shape("expand", shape)
@@ -68,7 +71,7 @@ def expand(x: Any, shape: Any) -> Any:
 @declare(SumTo, samples=lambda rng: [(rng.standard_normal((3, 4)), (3, 1)), (rng.standard_normal((2, 3, 4)), (3, 1)),
                                    (rng.standard_normal((4, 3)).T, ())],
          torch=lambda t, x, shape: x.sum_to_size(shape) if shape else x.sum())
-def sum_to(x: Any, shape: Any) -> Any:
+def sum_to(x: Operand, shape: Any) -> Variable:
     """Sum ``x`` down to ``shape``, the adjoint of broadcasting; gradient: ``broadcast_to``."""
     x = as_input("sum_to", x)
     if shape.__class__ is not tuple:  # a tuple's entries are checked by the array library

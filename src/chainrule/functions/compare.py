@@ -11,13 +11,16 @@ gradient, no tangent), and a comparison costs no graph node.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.op import declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from .arithmetic import match_0d
 from .reduction import normalize_axis
 
@@ -104,55 +107,55 @@ _declare_arg = declare(samples=_arg_samples, orders=0)
 
 
 @_declare_binary
-def equal(x0: Any, x1: Any) -> Variable:
+def equal(x0: Operand, x1: Operand) -> Variable:
     """``x0 == x1`` elementwise (bool, broadcasting)."""
     return _binary("equal", "equal", x0, x1)
 
 
 @_declare_binary
-def not_equal(x0: Any, x1: Any) -> Variable:
+def not_equal(x0: Operand, x1: Operand) -> Variable:
     """``x0 != x1`` elementwise (bool, broadcasting)."""
     return _binary("not_equal", "not_equal", x0, x1)
 
 
 @_declare_binary
-def less(x0: Any, x1: Any) -> Variable:
+def less(x0: Operand, x1: Operand) -> Variable:
     """``x0 < x1`` elementwise (bool, broadcasting)."""
     return _binary("less", "less", x0, x1)
 
 
 @_declare_binary
-def less_equal(x0: Any, x1: Any) -> Variable:
+def less_equal(x0: Operand, x1: Operand) -> Variable:
     """``x0 <= x1`` elementwise (bool, broadcasting)."""
     return _binary("less_equal", "less_equal", x0, x1)
 
 
 @_declare_binary
-def greater(x0: Any, x1: Any) -> Variable:
+def greater(x0: Operand, x1: Operand) -> Variable:
     """``x0 > x1`` elementwise (bool, broadcasting)."""
     return _binary("greater", "greater", x0, x1)
 
 
 @_declare_binary
-def greater_equal(x0: Any, x1: Any) -> Variable:
+def greater_equal(x0: Operand, x1: Operand) -> Variable:
     """``x0 >= x1`` elementwise (bool, broadcasting)."""
     return _binary("greater_equal", "greater_equal", x0, x1)
 
 
 @_declare_binary
-def logical_and(x0: Any, x1: Any) -> Variable:
+def logical_and(x0: Operand, x1: Operand) -> Variable:
     """Elementwise logical AND (nonzero is true; bool, broadcasting)."""
     return _binary("logical_and", "logical_and", x0, x1)
 
 
 @_declare_binary
-def logical_or(x0: Any, x1: Any) -> Variable:
+def logical_or(x0: Operand, x1: Operand) -> Variable:
     """Elementwise logical OR (nonzero is true; bool, broadcasting)."""
     return _binary("logical_or", "logical_or", x0, x1)
 
 
 @_declare_unary
-def logical_not(x: Any) -> Variable:
+def logical_not(x: Operand) -> Variable:
     """Elementwise logical NOT (bool)."""
     a = _data("logical_not", x)
     return _wrap(xp_of(a).logical_not(a))
@@ -179,19 +182,19 @@ def _arg(op: str, x: Any, axis: Any, keepdims: bool) -> Variable:
 
 
 @_declare_arg
-def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index (int64) of the first maximum along ``axis`` (None: into the flattened array)."""
     return _arg("argmax", x, axis, keepdims)
 
 
 @_declare_arg
-def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Variable:
+def argmin(x: Operand, axis: int | None = None, keepdims: bool = False) -> Variable:
     """Index (int64) of the first minimum along ``axis`` (None: into the flattened array)."""
     return _arg("argmin", x, axis, keepdims)
 
 
 @_declare_unary
-def sign(x: Any) -> Variable:
+def sign(x: Operand) -> Variable:
     """Elementwise sign (-1, 0 or 1, same dtype); not differentiable (a new leaf)."""
     a = _data("sign", x)
     if a.__class__ in _scalars:

@@ -18,13 +18,16 @@ tangents (bilinear: one term per input). ``Im2col`` and ``Col2im`` are each othe
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._buffers import Scratch, fresh
 from ._checks import as_input, check_int
 
@@ -508,7 +511,7 @@ def _check_conv_args(op: str, x: Variable, w: Variable, groups: int) -> None:
 
 @declare(Conv2d, ConvTranspose2d, Conv2dGradW, _ChannelSum, _ChannelBroadcast, samples=_conv_samples,
          torch=lambda t, x, w, b, s, p, d, g: t.nn.functional.conv2d(x, w, b, s, p, d, g))
-def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+def conv2d(x: Operand, w: Operand, b: Operand | None = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
            groups: int = 1) -> Variable:
     """2-D convolution (cross-correlation, as in PyTorch), NCHW.
 
@@ -536,7 +539,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
 
 @declare(ConvTranspose2d, Conv2d, Conv2dGradW, _ChannelSum, _ChannelBroadcast, samples=_conv_t_samples,
          torch=lambda t, x, w, b, s, p, op, d, g: t.nn.functional.conv_transpose2d(x, w, b, s, p, op, g, d))
-def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+def conv_transpose2d(x: Operand, w: Operand, b: Operand | None = None, stride: Any = 1, padding: Any = 0,
                      output_padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Variable:
     """Transposed 2-D convolution (the gradient of ``conv2d`` in its input), NCHW, PyTorch semantics.
 
@@ -575,7 +578,7 @@ def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
 
 
 @declare(Im2col, Col2im, samples=_im2col_samples, torch=_torch_im2col)
-def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Variable:
+def im2col(x: Operand, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Variable:
     """Sliding windows of x (N, C, H, W) as columns (N, C, kh, kw, OH, OW); differentiable (adjoint: col2im)."""
     x = as_input("im2col", x)
     if x.ndim != 4:

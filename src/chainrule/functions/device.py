@@ -2,10 +2,13 @@
 and a tangent travels with its value."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backend import backend_of, get_backend
 from ..core.op import Op, declare
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand, Variable
 from ._checks import as_input
 
 __all__ = ["to_device"]
@@ -30,7 +33,7 @@ class ToDevice(Op):
 
 @declare(ToDevice, samples=lambda rng: [(rng.standard_normal((2, 3)), "cpu")],
          torch=lambda t, x, device: x.to(device))
-def to_device(x: Any, device: Any) -> Any:
+def to_device(x: Operand, device: Any) -> Variable:
     """``x`` on ``device`` ("cpu", "cuda", or a Backend); the gradient goes back to x's device."""
     x = as_input("to_device", x)
     if backend_of(x.data) is get_backend(device):

@@ -9,13 +9,16 @@ no gradient.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import backend_of, xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input, check_axis, check_mask
 from .arithmetic import _unbroadcast, match_0d
 
@@ -157,7 +160,7 @@ def _masked_fill_samples(rng: Any) -> list:
 
 # ----- public functions -----
 @declare(GetItem, samples=_getitem_samples, torch=lambda t, x, i: x[_torch_index(t, i)])
-def getitem(x: Any, index: Any) -> Any:
+def getitem(x: Operand, index: Any) -> Variable:
     """``x[index]`` with NumPy indexing: ints, slices, None, Ellipsis, integer arrays (or
     Variables/lists of them), boolean masks, and tuples mixing them. Differentiable in ``x``;
     repeated integer indices accumulate their gradients."""
@@ -209,7 +212,7 @@ class Gather(Op):
 
 
 @declare(Gather, samples=_gather_samples, torch=lambda t, x, axis, i: t.gather(x, axis, t.as_tensor(i)))
-def gather(x: Any, axis: int, index: Any) -> Any:
+def gather(x: Operand, axis: int, index: Any) -> Variable:
     """Take values along ``axis`` at ``index`` (``torch.gather``): ``index`` has ``x``'s number
     of axes, each other axis no longer than ``x``'s, and the output has ``index``'s shape:
     ``out[i, j] = x[index[i, j], j]`` for ``axis=0``. Negative indices count from the end.
@@ -253,7 +256,7 @@ def _flat_index(indices: Any, like: Any) -> Any:
 
 
 @declare(GetItem, samples=_take_samples, torch=_torch_take)
-def take(x: Any, indices: Any, axis: int | None = None) -> Any:
+def take(x: Operand, indices: Any, axis: int | None = None) -> Variable:
     """``numpy.take``: elements at ``indices`` of the flattened ``x``, or along ``axis``."""
     x = as_input("take", x)
     if axis is None:
@@ -321,7 +324,7 @@ def _is_number(v: Any) -> bool:
 
 @declare(Where, MaskedFill, samples=_where_samples,
          torch=lambda t, c, x, y: t.where(t.as_tensor(c), x, y))
-def where(cond: Any, x: Any, y: Any) -> Any:
+def where(cond: Operand, x: Operand, y: Operand) -> Variable:
     """Elementwise ``x if cond else y`` with broadcasting (``cond``: a boolean array/Variable).
     Differentiable in ``x`` and ``y`` (each gets the gradient where it was picked); either may
     be a Python number."""
@@ -329,7 +332,7 @@ def where(cond: Any, x: Any, y: Any) -> Any:
     if xn and yn:
         c = cond.data if isinstance(cond, Variable) else cond
         c = _mask_array("where", c, c if hasattr(c, "dtype") else np.empty(0))  # stays on cond's device
-        return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))
+        return Variable(xp_of(c).where(c, np.float64(x), np.float64(y)))  # type: ignore[arg-type]  # both are numbers here
     if xn:
         y = as_input("where", y)
         return MaskedFill(_mask_array("where", cond, y.data), x)(y)
@@ -342,7 +345,7 @@ def where(cond: Any, x: Any, y: Any) -> Any:
 
 @declare(MaskedFill, Where, samples=_masked_fill_samples,
          torch=lambda t, x, m, v: x.masked_fill(t.as_tensor(m), v))
-def masked_fill(x: Any, mask: Any, value: Any) -> Any:
+def masked_fill(x: Operand, mask: Operand, value: Any) -> Variable:
     """``x`` with ``value`` wherever ``mask`` (broadcast to ``x``) is true; differentiable in
     ``x`` (zero gradient at the filled places), and in ``value`` when it is a Variable."""
     x = as_input("masked_fill", x)

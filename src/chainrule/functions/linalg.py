@@ -10,13 +10,16 @@ and first-order rule are the fast paths.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backend import xp_of
 from ..core.arrayns import A
 from ..core.composite import Composite
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input
 
 __all__ = ["matmul", "linear", "linear_relu", "dot", "outer"]
@@ -97,7 +100,7 @@ def _matmul_samples(rng: Any) -> list:
 
 
 @declare(MatMul, samples=_matmul_samples, torch=lambda t, a, b: t.matmul(a, b))
-def matmul(a: Any, b: Any) -> Variable:
+def matmul(a: Operand, b: Operand) -> Variable:
     """Matrix product with ``numpy.matmul`` semantics: ``(..., n, k) @ (..., k, m) -> (..., n, m)``
     with broadcast batch axes; a 1-D ``a`` is a row, a 1-D ``b`` a column (that axis is dropped).
     Differentiable in both operands."""
@@ -188,7 +191,7 @@ def _torch_linear(t: Any, x: Any, W: Any, b: Any = None) -> Any:
 
 
 @declare(Linear, LinearNoBias, samples=_linear_samples, torch=_torch_linear)
-def linear(x: Any, W: Any, b: Any = None) -> Variable:
+def linear(x: Operand, W: Operand, b: Operand | None = None) -> Variable:
     """Affine map ``x @ W + b``: ``x`` (..., in), ``W`` (in, out), ``b`` (out,) or None -> (..., out).
     ``b`` may also be any array that broadcasts to the output, e.g. another map's (..., out) result.
 
@@ -231,7 +234,7 @@ def _linear_relu_samples(rng: Any) -> list:
 
 @declare(LinearReLU, samples=_linear_relu_samples,
          torch=lambda t, x, W, b: t.relu(t.matmul(x, W) + b))
-def linear_relu(x: Any, W: Any, b: Any) -> Variable:
+def linear_relu(x: Operand, W: Operand, b: Operand) -> Variable:
     """``relu(x @ W + b)`` in one op (shapes as in ``linear``); what ``MLP`` uses for its hidden
     layers when its activation is ``relu``. Differentiable in all three, to any order."""
     need_x = x.__class__ is Variable or isinstance(x, Variable)
@@ -244,7 +247,7 @@ def _dot_samples(rng: Any) -> list:
 
 
 @declare(MatMul, samples=_dot_samples, torch=lambda t, a, b: t.matmul(a, b))
-def dot(a: Any, b: Any) -> Variable:
+def dot(a: Operand, b: Operand) -> Variable:
     """Inner product of two 1-D vectors (a 0-d result); for 2-D operands, ``matmul``."""
     a = as_input("dot", a)
     b = as_input("dot", b)
@@ -275,7 +278,7 @@ def _outer_samples(rng: Any) -> list:
 
 
 @declare(Outer, samples=_outer_samples, torch=lambda t, a, b: t.outer(a.reshape(-1), b.reshape(-1)))
-def outer(a: Any, b: Any) -> Variable:
+def outer(a: Operand, b: Operand) -> Variable:
     """Outer product of two vectors: ``(n,)``, ``(m,)`` -> ``(n, m)`` (inputs are flattened)."""
     a = as_input("outer", a)
     b = as_input("outer", b)

@@ -9,7 +9,7 @@ hot. Integer labels are constants of the op (they get no gradient).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ..backend import backend_of, xp_of
 from ..core.composite import Composite
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from .activation import LogSoftmax
 from .math import Sigmoid
 from .reduction import blas_sum
@@ -49,7 +52,7 @@ def _pair_samples(rng: Any) -> list:
 
 
 @declare(MeanSquaredError, samples=_pair_samples, torch=lambda t, y, u: t.nn.functional.mse_loss(y, u))
-def mean_squared_error(y: Any, t: Any) -> Variable:
+def mean_squared_error(y: Operand, t: Operand) -> Variable:
     """``mean((y - t) ** 2)`` over all elements; ``y`` and ``t`` have the same shape; returns a 0-d Variable."""
     y, t = as_input("mean_squared_error", y), as_input("mean_squared_error", t)
     if y.shape != t.shape:
@@ -207,7 +210,7 @@ def _torch_ce(t: Any, x: Any, labels: Any, ignore_index: int = -100, reduction: 
 
 
 @declare(SoftmaxCrossEntropy, samples=_ce_samples, torch=_torch_ce)
-def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: str = "mean") -> Variable:
+def softmax_cross_entropy(x: Operand, t: Operand, ignore_index: int = -100, reduction: str = "mean") -> Variable:
     """Cross-entropy of logits ``x`` (N, C) against integer labels ``t`` (N,).
 
     ``reduction="mean"`` averages over the labels that are not ``ignore_index`` (0 when all are
@@ -217,7 +220,7 @@ def softmax_cross_entropy(x: Any, t: Any, ignore_index: int = -100, reduction: s
     if x.__class__ is not Variable:
         x = as_input("softmax_cross_entropy", x)
     xd = x.data
-    t_data = t
+    t_data: Any = t
     if t_data.__class__ is not xd.__class__:  # not an array of the logits' kind already
         if isinstance(t_data, Variable):
             t_data = t_data.data
@@ -280,7 +283,7 @@ def _bce_samples(rng: Any) -> list:
 
 @declare(BinaryCrossEntropyWithLogits, samples=_bce_samples,
          torch=lambda t, x, u, reduction: t.nn.functional.binary_cross_entropy_with_logits(x, u, reduction=reduction))
-def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") -> Variable:
+def binary_cross_entropy_with_logits(x: Operand, t: Operand, reduction: str = "mean") -> Variable:
     """``-[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]``, computed stably from logits.
 
     ``x`` and targets ``t`` (floats in [0, 1]) have the same shape; ``reduction`` is ``"mean"``
@@ -301,13 +304,13 @@ def binary_cross_entropy_with_logits(x: Any, t: Any, reduction: str = "mean") ->
 # ----- accuracy -----
 # not differentiable (argmax and a count): in the table for its sample inputs only
 @declare(samples=lambda rng: [(rng.standard_normal((4, 3)), np.array([0, 1, 2, 0]))], torch=None, orders=0)
-def accuracy(y: Any, t: Any, ignore_index: int | None = None) -> Variable:
+def accuracy(y: Operand, t: Operand, ignore_index: int | None = None) -> Variable:
     """Fraction of rows whose argmax over the last axis of ``y`` (N, C) equals ``t`` (N,).
 
     Not differentiable: returns a 0-d float64 Variable with no creator.
     """
-    yd = y.data if isinstance(y, Variable) else y if hasattr(y, "dtype") else np.asarray(y)
-    td = t.data if isinstance(t, Variable) else t
+    yd: Any = y.data if isinstance(y, Variable) else y if hasattr(y, "dtype") else np.asarray(y)
+    td: Any = t.data if isinstance(t, Variable) else t
     if not hasattr(td, "shape"):
         td = np.asarray(td)
     if type(td) is not type(yd):  # host labels for device predictions

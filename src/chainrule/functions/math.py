@@ -11,13 +11,16 @@ between the two operands where they are equal (as PyTorch does).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from .arithmetic import _unbroadcast, binary, match_0d
 from ._checks import as_input
 
@@ -298,73 +301,73 @@ def _pairs(rng: Any) -> list:
 
 # ----- public functions -----
 @declare(Square, samples=_normal, torch=lambda t, x: x * x)
-def square(x: Any) -> Variable:
+def square(x: Operand) -> Variable:
     """``x * x``, elementwise."""
     return Square()(x)
 
 
 @declare(Sqrt, samples=_positive, torch=lambda t, x: t.sqrt(x))
-def sqrt(x: Any) -> Variable:
+def sqrt(x: Operand) -> Variable:
     """Elementwise square root."""
     return Sqrt()(x)
 
 
 @declare(Rsqrt, samples=_positive, torch=lambda t, x: t.rsqrt(x))
-def rsqrt(x: Any) -> Variable:
+def rsqrt(x: Operand) -> Variable:
     """Elementwise ``1 / sqrt(x)``."""
     return Rsqrt()(x)
 
 
 @declare(Exp, samples=_normal, torch=lambda t, x: t.exp(x))
-def exp(x: Any) -> Variable:
+def exp(x: Operand) -> Variable:
     """Elementwise ``e ** x``."""
     return Exp()(x)
 
 
 @declare(Log, samples=_positive, torch=lambda t, x: t.log(x))
-def log(x: Any) -> Variable:
+def log(x: Operand) -> Variable:
     """Elementwise natural logarithm."""
     return Log()(x)
 
 
 @declare(Sin, samples=_normal, torch=lambda t, x: t.sin(x))
-def sin(x: Any) -> Variable:
+def sin(x: Operand) -> Variable:
     """Elementwise sine."""
     return Sin()(x)
 
 
 @declare(Cos, samples=_normal, torch=lambda t, x: t.cos(x))
-def cos(x: Any) -> Variable:
+def cos(x: Operand) -> Variable:
     """Elementwise cosine."""
     return Cos()(x)
 
 
 @declare(Tan, samples=_small, torch=lambda t, x: t.tan(x))
-def tan(x: Any) -> Variable:
+def tan(x: Operand) -> Variable:
     """Elementwise tangent."""
     return Tan()(x)
 
 
 @declare(Tanh, samples=_normal, torch=lambda t, x: t.tanh(x))
-def tanh(x: Any) -> Variable:
+def tanh(x: Operand) -> Variable:
     """Elementwise hyperbolic tangent."""
     return Tanh()(x)
 
 
 @declare(Sigmoid, samples=_normal, torch=lambda t, x: t.sigmoid(x))
-def sigmoid(x: Any) -> Variable:
+def sigmoid(x: Operand) -> Variable:
     """Elementwise logistic ``1 / (1 + exp(-x))``, stable for any ``x`` (no overflow)."""
     return Sigmoid()(x)
 
 
 @declare(ReLU, samples=_normal, torch=lambda t, x: t.relu(x))
-def relu(x: Any) -> Variable:
+def relu(x: Operand) -> Variable:
     """Elementwise ``max(x, 0)``; gradient 0 at ``x == 0``."""
     return ReLU()(x)
 
 
 @declare(Abs, samples=_normal, torch=lambda t, x: t.abs(x))
-def abs(x: Any) -> Variable:
+def abs(x: Operand) -> Variable:
     """Elementwise ``|x|``; gradient ``sign(x)`` (0 at 0)."""
     return Abs()(x)
 
@@ -385,7 +388,7 @@ def _bound(name: str, v: Any, x: Variable) -> Any:
 @declare(Clip, samples=lambda rng: [(rng.standard_normal((3, 4)), -0.5, 0.5), (rng.standard_normal(5), None, 0.3),
                                     (rng.standard_normal(5), -0.3, None)],
          torch=lambda t, x, lo, hi: t.clamp(x, lo, hi))
-def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
+def clip(x: Operand, lo: Any = None, hi: Any = None) -> Variable:
     """Clamp ``x`` to ``[lo, hi]`` (either bound may be None; bounds are constants).
 
     The gradient passes where ``lo <= x <= hi`` and is 0 elsewhere.
@@ -397,19 +400,19 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Variable:
 
 
 @declare(Maximum, MaximumScalar, samples=_pairs, torch=lambda t, a, b: t.maximum(*_tensors(t, a, b)))
-def maximum(x0: Any, x1: Any) -> Variable:
+def maximum(x0: Operand, x1: Operand) -> Variable:
     """Elementwise maximum with broadcasting; on ties each operand gets half the gradient."""
     return binary(x0, x1, Maximum, MaximumScalar, MaximumScalar)
 
 
 @declare(Minimum, MinimumScalar, samples=_pairs, torch=lambda t, a, b: t.minimum(*_tensors(t, a, b)))
-def minimum(x0: Any, x1: Any) -> Variable:
+def minimum(x0: Operand, x1: Operand) -> Variable:
     """Elementwise minimum with broadcasting; on ties each operand gets half the gradient."""
     return binary(x0, x1, Minimum, MinimumScalar, MinimumScalar)
 
 
 @declare(Cast, samples=lambda rng: [(rng.standard_normal((3, 4)), np.longdouble)], torch=None)
-def cast(x: Any, dtype: Any) -> Variable:
+def cast(x: Operand, dtype: Any) -> Variable:
     """``x`` converted to ``dtype``.
 
     Between floating dtypes the result is differentiable (the gradient is cast back). A cast

@@ -12,7 +12,7 @@ walks those activations back. ``MLP(activation=F.relu)`` uses it.
 from __future__ import annotations
 
 from operator import matmul as _matmul
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from ..backend import xp_of
 from ..core.composite import Composite
 from ..core.op import declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from .linalg import Linear, LinearNoBias, linear
 from .reduction import blas_sum
 
@@ -123,7 +126,7 @@ def _torch_mlp(t: Any, x: Any, *params: Any) -> Any:
 
 
 @declare(ReluMlp, Linear, LinearNoBias, samples=_samples, torch=_torch_mlp)
-def relu_mlp(x: Any, *params: Any) -> Variable:
+def relu_mlp(x: Operand, *params: Any) -> Variable:
     """``relu(... relu(x @ W1 + b1) ...) @ Wk + bk`` as one op: ``relu_mlp(x, [W1, b1, ..., Wk, bk])``
     (or the same arrays as separate arguments, ``relu_mlp(x, W1, b1, ..., Wk, bk)``).
 
@@ -138,8 +141,7 @@ def relu_mlp(x: Any, *params: Any) -> Variable:
     if len(params) == 2:
         return linear(x, params[0], params[1])
     need_x = x.__class__ is Variable or isinstance(x, Variable)
-    if not need_x and not hasattr(x, "ndim"):
-        x = np.asarray(x)
-    if x.ndim == 0:
+    xa: Any = x if need_x or hasattr(x, "ndim") else np.asarray(x)
+    if xa.ndim == 0:
         raise ValueError("relu_mlp: x must have shape (..., in), got a 0-d input")
-    return ReluMlp(need_x)(x, *params)
+    return ReluMlp(need_x)(xa, *params)

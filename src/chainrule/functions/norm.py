@@ -6,7 +6,7 @@ own to keep), and the op table checks them from the sample inputs below.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from ..backend import xp_of
 from ..core.config import get_config
 from ..core.op import declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm"]
@@ -43,7 +46,7 @@ def _torch_batch_norm(t: Any, x: Any, gamma: Any = None, beta: Any = None, rm: A
 
 
 @declare(samples=_batch_norm_samples, torch=_torch_batch_norm)
-def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = None, running_var: Any = None,
+def batch_norm(x: Operand, gamma: Operand | None = None, beta: Operand | None = None, running_mean: Any = None, running_var: Any = None,
                training: bool | None = None, momentum: float = 0.1, eps: float = 1e-5) -> Variable:
     """Batch normalisation over every axis but the channel axis 1.
 
@@ -120,7 +123,7 @@ def _torch_layer_norm(t: Any, x: Any, gamma: Any = None, beta: Any = None, eps: 
 
 
 @declare(samples=_layer_norm_samples, torch=_torch_layer_norm)
-def layer_norm(x: Any, gamma: Any = None, beta: Any = None, eps: float = 1e-5,
+def layer_norm(x: Operand, gamma: Operand | None = None, beta: Operand | None = None, eps: float = 1e-5,
                normalized_shape: int | Sequence[int] | None = None) -> Variable:
     """Normalise over the trailing axes (``normalized_shape``; default ``gamma.shape`` or the last axis).
 
@@ -155,7 +158,7 @@ def _torch_rms_norm(t: Any, x: Any, gamma: Any = None, eps: float = 1e-6, normal
 
 
 @declare(samples=_rms_norm_samples, torch=_torch_rms_norm)
-def rms_norm(x: Any, gamma: Any = None, eps: float = 1e-6,
+def rms_norm(x: Operand, gamma: Operand | None = None, eps: float = 1e-6,
              normalized_shape: int | Sequence[int] | None = None) -> Variable:
     """``x / sqrt(mean(x**2) + eps) * gamma`` over the trailing axes (default ``gamma.shape`` or the last axis)."""
     x = as_input("rms_norm", x)

@@ -12,13 +12,16 @@ rules are the other op of an adjoint pair, so every order of derivative works:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._buffers import Scratch, fresh
 from ._checks import as_input, check_int
 from .conv import _pad, _pair, _slab, conv_output_size
@@ -343,7 +346,7 @@ def _pool_geometry(op: str, x: Variable, kernel_size: Any, stride: Any, padding:
 
 @declare(MaxPool2d, _MaxPoolScatter, _MaxPoolGather, samples=_max_pool_samples,
          torch=lambda t, x, k, s, p, d: t.nn.functional.max_pool2d(x, k, s, p, d))
-def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1) -> Variable:
+def max_pool2d(x: Operand, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1) -> Variable:
     """Max pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
 
     Padding counts as -inf. The gradient goes to the first maximal element of each window
@@ -356,7 +359,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, d
 
 @declare(AvgPool2d, _AvgPoolAdjoint, samples=_avg_pool_samples,
          torch=lambda t, x, k, s, p, cip: t.nn.functional.avg_pool2d(x, k, s, p, False, cip))
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+def avg_pool2d(x: Operand, kernel_size: Any, stride: Any = None, padding: Any = 0,
                count_include_pad: bool = True) -> Variable:
     """Average pooling over (N, C, H, W) -> (N, C, OH, OW); stride defaults to kernel_size.
 
@@ -377,7 +380,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
 
 @declare(_Separable, samples=_adaptive_samples,
          torch=lambda t, x, size: t.nn.functional.adaptive_avg_pool2d(x, size))
-def adaptive_avg_pool2d(x: Any, output_size: Any) -> Variable:
+def adaptive_avg_pool2d(x: Operand, output_size: Any) -> Variable:
     """Average pooling of (N, C, H, W) to (N, C, OH, OW) with PyTorch's adaptive windows:
     output row i averages input rows [floor(i*H/OH), ceil((i+1)*H/OH)). ``output_size`` is an
     int, a pair, or a pair with ``None`` (keep that size). Linear, differentiable to any order.

@@ -7,12 +7,15 @@ loop spends most of its per-op overhead on.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backend import xp_of
 from ..core.composite import Composite
 from ..core.op import declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input
 from .math import Sigmoid, _sigmoid
 
@@ -83,7 +86,7 @@ def _torch_lstm_cell(t: Any, af: Any, ai: Any, ao: Any, au: Any, c_prev: Any = N
 
 
 @declare(LSTMCell, samples=_gates, torch=_torch_lstm_cell)
-def lstm_cell(af: Any, ai: Any, ao: Any, au: Any, c_prev: Any = None) -> list[Variable]:
+def lstm_cell(af: Operand, ai: Operand, ao: Operand, au: Operand, c_prev: Operand | None = None) -> list[Variable]:
     """One LSTM state update from gate pre-activations (all (N, H)):
 
         f, i, o = sigmoid(af), sigmoid(ai), sigmoid(ao);  u = tanh(au)

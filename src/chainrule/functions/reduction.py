@@ -10,13 +10,16 @@ of the incoming gradient to each 3.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..backend import xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input, check_axis, check_int
 
 __all__ = ["sum", "mean", "var", "max", "min", "logsumexp", "sum_dim", "mean_dim", "normalize_axis"]
@@ -202,7 +205,7 @@ class LogSumExp(Op):
         return ns.sum(self._softmax(ns, y, x) * ts[0], self.axis, self.keepdims)
 
 
-def _prepare(op: str, x: Any, axis: Any) -> tuple:
+def _prepare(op: str, x: Any, axis: Any) -> tuple[Variable, Any]:
     x = x if x.__class__ is Variable else as_input(op, x)
     return x, (None if axis is None else normalize_axis(op, axis, x.shape))
 
@@ -231,7 +234,7 @@ def _distinct_samples(rng: Any) -> list:
 # ----- public functions -----
 @declare(Sum, samples=_reduce_samples,
          torch=lambda t, x, axis=None, keepdims=False: t.sum(x, _dims(x, axis), keepdim=keepdims))
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+def sum(x: Operand, axis: Any = None, keepdims: bool = False) -> Variable:
     """Sum over ``axis`` (None: all). ``(…) -> (…)`` with the reduced axes dropped or kept as 1."""
     x, axes = _prepare("sum", x, axis)
     return Sum(axes, bool(keepdims))(x)
@@ -239,7 +242,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
 
 @declare(Mean, samples=lambda rng: _reduce_samples(rng)[:-1],
          torch=lambda t, x, axis=None, keepdims=False: t.mean(x, _dims(x, axis), keepdim=keepdims))
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+def mean(x: Operand, axis: Any = None, keepdims: bool = False) -> Variable:
     """Arithmetic mean over ``axis`` (None: all)."""
     x, axes = _prepare("mean", x, axis)
     return Mean(axes, bool(keepdims))(x)
@@ -249,7 +252,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
                                    (rng.standard_normal((4, 3)).T, -1, False, 1)],
          torch=lambda t, x, axis=None, keepdims=False, ddof=0: t.var(x, _dims(x, axis), correction=ddof,
                                                                       keepdim=keepdims))
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
+def var(x: Operand, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Variable:
     """Variance over ``axis``: ``sum((x - mean)**2) / (n - ddof)`` (``ddof=0``: population, 1: sample)."""
     x, axes = _prepare("var", x, axis)
     ddof = check_int("var", "ddof", ddof)
@@ -258,7 +261,7 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Vari
 
 @declare(Max, samples=_distinct_samples,
          torch=lambda t, x, axis=None, keepdims=False: t.amax(x, _dims(x, axis), keepdim=keepdims))
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+def max(x: Operand, axis: Any = None, keepdims: bool = False) -> Variable:
     """Maximum over ``axis``; the gradient is split equally among tied maxima."""
     x, axes = _prepare("max", x, axis)
     if x.size == 0:
@@ -268,7 +271,7 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
 
 @declare(Min, samples=_distinct_samples,
          torch=lambda t, x, axis=None, keepdims=False: t.amin(x, _dims(x, axis), keepdim=keepdims))
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+def min(x: Operand, axis: Any = None, keepdims: bool = False) -> Variable:
     """Minimum over ``axis``; the gradient is split equally among tied minima."""
     x, axes = _prepare("min", x, axis)
     if x.size == 0:
@@ -278,7 +281,7 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
 
 @declare(LogSumExp, samples=lambda rng: _reduce_samples(rng)[:4],
          torch=lambda t, x, axis=None, keepdims=False: t.logsumexp(x, _dims(x, axis), keepdim=keepdims))
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+def logsumexp(x: Operand, axis: Any = None, keepdims: bool = False) -> Variable:
     """``log(sum(exp(x), axis))`` computed stably (shifted by the maximum); gradient: softmax."""
     x, axes = _prepare("logsumexp", x, axis)
     if x.size == 0:
@@ -288,7 +291,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
 
 @declare(Sum, samples=lambda rng: [(rng.standard_normal((2, 3, 4)), 1), (rng.standard_normal((4, 3)).T, (0, 1), True)],
          torch=lambda t, x, dim, keepdim=False: t.sum(x, dim, keepdim=keepdim))
-def sum_dim(x: Any, dim: Any, keepdim: bool = False) -> Variable:
+def sum_dim(x: Operand, dim: Any, keepdim: bool = False) -> Variable:
     """``sum`` over ``dim`` (the reference ``SumDim`` spelling)."""
     x, axes = _prepare("sum_dim", x, dim)
     return Sum(axes, bool(keepdim))(x)
@@ -296,7 +299,7 @@ def sum_dim(x: Any, dim: Any, keepdim: bool = False) -> Variable:
 
 @declare(Mean, samples=lambda rng: [(rng.standard_normal((2, 3, 4)), 1), (rng.standard_normal((4, 3)).T, (0, 1), True)],
          torch=lambda t, x, dim, keepdim=False: t.mean(x, dim, keepdim=keepdim))
-def mean_dim(x: Any, dim: Any, keepdim: bool = False) -> Variable:
+def mean_dim(x: Operand, dim: Any, keepdim: bool = False) -> Variable:
     """``mean`` over ``dim`` (the reference ``MeanDim`` spelling)."""
     x, axes = _prepare("mean_dim", x, dim)
     return Mean(axes, bool(keepdim))(x)

@@ -8,11 +8,14 @@ return lists; outputs that receive no gradient count as zeros.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend import xp_of
 from ..core.op import Op, declare
 from ..core.variable import Variable
+
+if TYPE_CHECKING:
+    from ..core.variable import Operand
 from ._checks import as_input, check_axis, check_int, check_shape
 
 __all__ = ["reshape", "transpose", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "flatten",
@@ -62,7 +65,7 @@ class Reshape(Op):
 @declare(Reshape, samples=lambda rng: [(_normal(rng, 3, 4), (2, 6)), (_normal(rng, 4, 3).T, (-1,)),
                                      (_normal(rng), (1, 1)), (_normal(rng, 0, 3), (3, 0))],
          torch=lambda t, x, shape: t.reshape(x, shape))
-def reshape(x: Any, shape: Any) -> Any:
+def reshape(x: Operand, shape: Any) -> Variable:
     """``x`` with a new ``shape`` (same size; one entry may be ``-1``); gradient: reshape back."""
     if shape.__class__ is not _tuple:  # a tuple's entries are checked by the array library
         shape = check_shape("reshape", shape)
@@ -90,7 +93,7 @@ class Transpose(Op):
 @declare(Transpose, samples=lambda rng: [(_normal(rng, 2, 3, 4), (1, 2, 0)), (_normal(rng, 3, 4), None),
                                        (_normal(rng, 4, 6)[:, ::2], (-1, 0))],
          torch=lambda t, x, axes=None: x.permute(*(reversed(range(x.ndim)) if axes is None else axes)))
-def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
+def transpose(x: Operand, axes: Sequence[int] | None = None) -> Variable:
     """Permute the axes of ``x`` (reverse them when ``axes`` is None), as ``numpy.transpose``."""
     if axes is not None:
         x = as_input("transpose", x)
@@ -105,7 +108,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
 
 @declare(Transpose, samples=lambda rng: [(_normal(rng, 2, 3, 4), 0, -1), (_normal(rng, 4, 3).T, 1, 0)],
          torch=lambda t, x, a1, a2: t.swapaxes(x, a1, a2))
-def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+def swapaxes(x: Operand, axis1: int, axis2: int) -> Variable:
     """``x`` with two axes exchanged."""
     x = as_input("swapaxes", x)
     nd = x.ndim
@@ -122,7 +125,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 @declare(Reshape, samples=lambda rng: [(_normal(rng, 3, 1, 4, 1), None), (_normal(rng, 1, 3, 1), (0, -1)),
                                      (_normal(rng, 4, 1).T, 0)],
          torch=lambda t, x, axis=None: x.squeeze() if axis is None else t.squeeze(x, axis))
-def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Any:
+def squeeze(x: Operand, axis: int | Sequence[int] | None = None) -> Variable:
     """Drop axes of size 1: all of them, or the given ``axis`` (an int or a tuple of ints)."""
     x = as_input("squeeze", x)
     shape = x.shape
@@ -142,7 +145,7 @@ def _unsqueeze_samples(rng: Any) -> list:
 
 
 @declare(Reshape, samples=_unsqueeze_samples, torch=lambda t, x, axis: t.unsqueeze(x, axis))
-def unsqueeze(x: Any, axis: int) -> Any:
+def unsqueeze(x: Operand, axis: int) -> Variable:
     """Insert an axis of size 1 at position ``axis`` (``-1`` appends one), as ``torch.unsqueeze``."""
     x = as_input("unsqueeze", x)
     shape = x.shape
@@ -157,7 +160,7 @@ expand_dims = declare(Reshape, samples=_unsqueeze_samples, torch=lambda t, x, ax
 @declare(Reshape, samples=lambda rng: [(_normal(rng, 2, 3, 4),), (_normal(rng, 2, 3, 4, 5), 1, 2),
                                      (_normal(rng, 4, 3).T, 0, 0), (_normal(rng),)],
          torch=lambda t, x, start_dim=0, end_dim=-1: t.flatten(x, start_dim, end_dim))
-def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+def flatten(x: Operand, start_dim: int = 0, end_dim: int = -1) -> Variable:
     """Merge axes ``start_dim..end_dim`` into one; by default ``x`` becomes 1-D."""
     x = as_input("flatten", x)
     shape = x.shape
@@ -236,7 +239,7 @@ def _join_samples(rng: Any) -> list:
 
 
 @declare(Concat, samples=_join_samples, torch=lambda t, xs, axis=0: t.cat(xs, axis))
-def concat(xs: Sequence[Any], axis: int = 0) -> Any:
+def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
     """Join ``xs`` along an existing ``axis`` (shapes must match elsewhere); gradient: split."""
     xs = [as_input("concat", x) for x in xs]
     if not xs:
@@ -253,7 +256,7 @@ cat = declare(Concat, samples=_join_samples, torch=lambda t, xs, axis=0: t.cat(x
 @declare(Split, samples=lambda rng: [(_normal(rng, 6, 2), 3), (_normal(rng, 2, 7), [2, 5], -1),
                                    (_normal(rng, 5, 4).T, [1], 0), (_normal(rng, 4, 2), [], 1)],
          torch=lambda t, x, sections, axis=0: t.tensor_split(x, sections, axis))
-def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
+def split(x: Operand, indices_or_sections: Any, axis: int = 0) -> list:
     """Split ``x`` along ``axis`` (NumPy semantics): an int ``n`` gives ``n`` equal parts (the
     size must divide evenly), a list gives the offsets at which to cut. Returns a list."""
     x = as_input("split", x)
@@ -275,7 +278,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
 
 @declare(Split, samples=lambda rng: [(_normal(rng, 7, 2), 3), (_normal(rng, 2, 4).T, 2, 1)],
          torch=lambda t, x, n, axis=0: t.chunk(x, n, axis))
-def chunk(x: Any, n: int, axis: int = 0) -> list:
+def chunk(x: Operand, n: int, axis: int = 0) -> list:
     """Split into ``n`` chunks of ``ceil(size / n)`` (the last may be smaller, and there may be
     fewer than ``n``), as ``torch.chunk``. Returns a list."""
     x = as_input("chunk", x)
@@ -325,7 +328,7 @@ class Unstack(Op):
 @declare(Stack, samples=lambda rng: [([_normal(rng, 2, 3), _normal(rng, 3, 2).T], 0), ([_normal(rng, 3), _normal(rng, 3)], -1),
                                    ([_normal(rng)], 0)],
          torch=lambda t, xs, axis=0: t.stack(xs, axis))
-def stack(xs: Sequence[Any], axis: int = 0) -> Any:
+def stack(xs: Sequence[Any], axis: int = 0) -> Variable:
     """Join same-shaped ``xs`` along a new ``axis``; gradient: unstack."""
     xs = [as_input("stack", x) for x in xs]
     if not xs:
@@ -341,7 +344,7 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Any:
 
 @declare(Unstack, samples=lambda rng: [(_normal(rng, 3, 2),), (_normal(rng, 2, 4).T, 1), (_normal(rng, 2, 3, 2), -1)],
          torch=lambda t, x, axis=0: t.unbind(x, axis))
-def unstack(x: Any, axis: int = 0) -> list:
+def unstack(x: Operand, axis: int = 0) -> list:
     """The slices of ``x`` along ``axis`` as a list (the inverse of ``stack``)."""
     x = as_input("unstack", x)
     ax = _norm_axis(axis, x.ndim, "unstack", x.shape)
@@ -391,13 +394,13 @@ def _triangle_samples(rng: Any) -> list:
 
 
 @declare(Tril, samples=_triangle_samples, torch=lambda t, x, k=0: t.tril(x, k))
-def tril(x: Any, k: int = 0) -> Any:
+def tril(x: Operand, k: int = 0) -> Variable:
     """Lower triangle of the last two axes (entries above diagonal ``k`` set to zero)."""
     return Tril(check_int("tril", "k", k))(_check_matrix(x, "tril"))
 
 
 @declare(Triu, samples=_triangle_samples, torch=lambda t, x, k=0: t.triu(x, k))
-def triu(x: Any, k: int = 0) -> Any:
+def triu(x: Operand, k: int = 0) -> Variable:
     """Upper triangle of the last two axes (entries below diagonal ``k`` set to zero)."""
     return Triu(check_int("triu", "k", k))(_check_matrix(x, "triu"))
 
@@ -418,7 +421,7 @@ class Flip(Op):
 
 @declare(Flip, samples=lambda rng: [(_normal(rng, 3, 4), 1), (_normal(rng, 2, 3, 4), (0, -1)), (_normal(rng, 4, 3).T, None)],
          torch=lambda t, x, axis=None: t.flip(x, _axes_arg(range(x.ndim) if axis is None else axis)))
-def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
+def flip(x: Operand, axis: int | Sequence[int] | None = None) -> Variable:
     """Reverse the order of elements along ``axis`` (an int, a tuple, or every axis if None)."""
     x = as_input("flip", x)
     if axis is not None:
