@@ -350,7 +350,8 @@ def _own(v: Variable, g: Any, stored: set) -> Any:
     """The array ``g`` fit to be ``v.grad``: cast to ``v``'s dtype, and copied when it is
     read-only (a broadcast view from ``sum``/``mean``) or already stored for another variable."""
     dt = v._data.dtype
-    if g.dtype != dt:
+    gd = g.dtype
+    if gd is not dt and gd != dt:
         g = g.astype(dt)
     elif id(g) in stored or (g.__class__ is _ndarray and not g.flags.writeable):
         g = g.copy()
