@@ -413,16 +413,3 @@ def _gradients_of(outputs: list, inputs: Sequence[Variable], grad_outputs: Any, 
 
 def _zeros_like(a: Any) -> Any:
     return xp_of(a).zeros_like(a)
-
-
-def local_gradients(output: Variable, inputs: Sequence[Variable], constants: Sequence[Variable] = (),
-                    create_graph: bool = True, grad_output: Any = None) -> list:
-    """d(output)/d(inputs) through the graph *between* them only: ``inputs`` and ``constants``
-    are treated as leaves (nothing above them is visited). For Functions that rebuild a local
-    expression of their own inputs to get their backward: what lies above those inputs, and
-    above the incoming gradients (``constants``), is the outer backward pass's business.
-    ``grad_output`` seeds the pass (ones when None), as in ``backward``."""
-    stop = set(inputs)
-    stop.update(c for c in constants if c is not None)
-    grads = _grads([output], None if grad_output is None else [grad_output], create_graph, False, stop)
-    return [grads.get(x) for x in inputs]
