@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..core.function import Function
 from ..core.op import OPS
 from ..core.variable import Variable
 
-__all__ = ["ALIASES", "METHODS", "OPERATORS", "SCALAR_FIRST", "SHAPE_METHODS", "clone", "install"]
+__all__ = ["ALIASES", "METHODS", "OPERATORS", "SCALAR_FIRST", "SHAPE_METHODS", "install"]
 
 # Ops that become methods under their own name (the first argument is the Variable).
 METHODS: tuple[str, ...] = (
@@ -54,26 +53,6 @@ SWAPPED: dict[str, str] = {"__rmatmul__": "matmul"}
 # Operators that run a scalar op directly when the other operand is a Python int/float:
 # operator -> the table entry whose (first) op class is the scalar op.
 SCALAR_FIRST: dict[str, str] = {"__add__": "add_scalar", "__mul__": "mul_scalar"}
-
-
-class Clone(Function):
-    """A differentiable copy: new data, gradient passed through unchanged."""
-
-    __slots__ = ()
-
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, gy):
-        return gy
-
-    def backward_data(self, gy):
-        return gy
-
-
-def clone(x: Variable) -> Variable:
-    """A copy of ``x`` with its own data that stays in the graph (gradient: identity)."""
-    return Clone()(x)
 
 
 def tolist(x: Variable) -> Any:
@@ -179,7 +158,7 @@ def install(cls: type = Variable) -> list[str]:
         fn = _table_function(op)
         if fn is not None:
             put(name, _swapped(fn, name))
-    put("clone", clone)
+    put("clone", OPS["clone"].function)
     put("tolist", tolist)
     return added
 

@@ -1,4 +1,4 @@
-"""Shape ops: reshape, transpose, squeeze/unsqueeze, flatten, concat/stack/split/chunk, tril/triu, flip.
+"""Shape ops: reshape, transpose, squeeze/unsqueeze, flatten, concat/stack/split/chunk, tril/triu, flip, clone.
 
 Every op here is linear and moves or copies elements without arithmetic: its vjp rule is the
 inverse movement (reshape back, transpose with the inverse permutation, split what was
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from ._checks import as_input, check_axis, check_int, check_shape
 
 __all__ = ["reshape", "transpose", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "flatten",
-           "concat", "cat", "stack", "unstack", "split", "chunk", "tril", "triu", "flip"]
+           "concat", "cat", "stack", "unstack", "split", "chunk", "tril", "triu", "flip", "clone"]
 
 _int = int
 _tuple = tuple
@@ -427,3 +427,26 @@ def flip(x: Operand, axis: int | Sequence[int] | None = None) -> Variable:
     if axis is not None:
         axis = _tuple(_norm_axis(a, x.ndim, "flip", x.shape) for a in _axes_arg(axis))
     return Flip(axis)(x)
+
+
+# ----- copy -----
+class Clone(Op):
+    """A differentiable copy: new data, gradient passed through unchanged."""
+
+    elementwise = True
+
+    def forward(self, x):
+        return x.copy()
+
+    def vjp(self, ns, gy, y, x):
+        return gy
+
+
+def _clone_samples(rng: Any) -> list:
+    return [(rng.standard_normal((3, 4)),), (rng.standard_normal((4, 3)).T,), (rng.standard_normal(()),)]
+
+
+@declare(Clone, samples=_clone_samples, torch=lambda t, x: t.clone(x))
+def clone(x: Operand) -> Variable:
+    """A copy of ``x`` with its own data that stays in the graph (gradient: identity)."""
+    return Clone()(x)
