@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 import numpy as np
 
@@ -43,21 +42,12 @@ def images(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, 1, 8, 8)
 
 
-def evaluate(model: Any, x: np.ndarray, t: np.ndarray) -> float:
-    """Accuracy of ``model`` on flat digits ``x`` (N, 64) with labels ``t`` (N,)."""
-    import chainrule as cr
-
-    with cr.no_grad(), cr.test_mode():
-        y = model(images(x))
-    return float((y.numpy().argmax(axis=1) == t).mean())
-
-
 def run(a: argparse.Namespace) -> int:
     import chainrule as cr
-    import chainrule.functions as F
     from chainrule import data, models, optim
 
     from .checkpoint import load_checkpoint, save_checkpoint
+    from .digits import evaluate, finish, train_epoch
     from .progress import EpochProgress
 
     if a.plot and a.epochs == 0:
@@ -77,27 +67,15 @@ def run(a: argparse.Namespace) -> int:
     accuracies = []
     for epoch in progress:
         t0 = time.perf_counter()
-        total, n = 0.0, 0
-        for x, t in loader:
-            loss = F.softmax_cross_entropy(model(images(x)), t)
-            model.cleargrads()
-            loss.backward()
-            opt.update(model)
-            total += loss.item() * len(x)
-            n += len(x)
+        total, n = train_epoch(model, opt, loader, images)
         schedule.step()
         ms = (time.perf_counter() - t0) * 1e3
         if a.plot:
-            accuracies.append(evaluate(model, xt, tt))
+            accuracies.append(evaluate(model, xt, tt, images))
         progress.report(epoch, total / max(n, 1), f"{ms:7.1f} ms")
-    accuracy = evaluate(model, xt, tt)
+    accuracy = evaluate(model, xt, tt, images)
     if a.save:
         save_checkpoint(model, a.save)
         print(f"weights written to {a.save}", file=sys.stderr)
-    if a.plot:
-        from .plots import training_curves
-
-        training_curves(a.plot, progress.losses, accuracies, "chainrule cnn on digits")
-        print(f"plot written to {a.plot}", file=sys.stderr)
-    print(f"test accuracy {accuracy:.4f}")
+    finish(a, progress.losses, accuracies, accuracy, "chainrule cnn on digits")
     return 0

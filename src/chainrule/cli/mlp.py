@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 import numpy as np
 
@@ -36,15 +35,6 @@ def build_parser() -> Parser:
     return p
 
 
-def evaluate(model: Any, x: np.ndarray, t: np.ndarray) -> float:
-    """Accuracy of ``model`` on images ``x`` (N, 64) with labels ``t`` (N,)."""
-    import chainrule as cr
-
-    with cr.no_grad(), cr.test_mode():
-        y = model(x)
-    return float((y.numpy().argmax(axis=1) == t).mean())
-
-
 def run(a: argparse.Namespace) -> int:
     if getattr(a, "distributed", False):
         from chainrule.distributed.programs import run_mlp
@@ -55,6 +45,7 @@ def run(a: argparse.Namespace) -> int:
     from chainrule import data, models, optim
 
     from .checkpoint import load_checkpoint, save_checkpoint
+    from .digits import evaluate, finish, train_epoch
     from .progress import EpochProgress
 
     if a.plot and a.epochs == 0:
@@ -73,14 +64,7 @@ def run(a: argparse.Namespace) -> int:
     accuracies = []
     for epoch in progress:
         t0 = time.perf_counter()
-        total, n = 0.0, 0
-        for x, t in loader:
-            loss = F.softmax_cross_entropy(model(x), t)
-            model.cleargrads()
-            loss.backward()
-            opt.update(model)
-            total += loss.item() * len(x)
-            n += len(x)
+        total, n = train_epoch(model, opt, loader)
         ms = (time.perf_counter() - t0) * 1e3
         if a.plot:
             accuracies.append(evaluate(model, xt, tt))
@@ -89,10 +73,5 @@ def run(a: argparse.Namespace) -> int:
     if a.save:
         save_checkpoint(model, a.save)
         print(f"weights written to {a.save}", file=sys.stderr)
-    if a.plot:
-        from .plots import training_curves
-
-        training_curves(a.plot, progress.losses, accuracies, "chainrule mlp on digits")
-        print(f"plot written to {a.plot}", file=sys.stderr)
-    print(f"test accuracy {accuracy:.4f}")
+    finish(a, progress.losses, accuracies, accuracy, "chainrule mlp on digits")
     return 0

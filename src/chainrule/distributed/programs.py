@@ -73,7 +73,7 @@ def _train_mlp(a: argparse.Namespace, comm: Any) -> int:
     from chainrule import data, models, optim
 
     from ..cli.checkpoint import load_checkpoint
-    from ..cli.mlp import evaluate
+    from ..cli.digits import evaluate, finish, train_epoch
     from ..cli.progress import EpochProgress
     from . import DistributedOptimizer, ShardSampler, broadcast_params
     from .checkpoint import save as save_on_root
@@ -98,15 +98,7 @@ def _train_mlp(a: argparse.Namespace, comm: Any) -> int:
     sums = np.zeros(2)
     for epoch in progress:
         t0 = time.perf_counter()
-        total, n = 0.0, 0
-        for x, t in loader:
-            loss = F.softmax_cross_entropy(model(x), t)
-            model.cleargrads()
-            loss.backward()
-            opt.update(model)
-            total += loss.item() * len(x)
-            n += len(x)
-        sums[:] = total, n
+        sums[:] = train_epoch(model, opt, loader)
         comm.allreduce(sums)  # the epoch's mean loss over every rank's examples
         ms = (time.perf_counter() - t0) * 1e3
         if getattr(a, "plot", None):
@@ -119,10 +111,5 @@ def _train_mlp(a: argparse.Namespace, comm: Any) -> int:
         if root:
             print(f"weights written to {a.save}", file=sys.stderr)
     if root:
-        if getattr(a, "plot", None):
-            from ..cli.plots import training_curves
-
-            training_curves(a.plot, progress.losses, accuracies, f"chainrule mlp on digits, {comm.size} ranks")
-            print(f"plot written to {a.plot}", file=sys.stderr)
-        print(f"test accuracy {accuracy:.4f}")
+        finish(a, progress.losses, accuracies, accuracy, f"chainrule mlp on digits, {comm.size} ranks")
     return 0
