@@ -68,17 +68,28 @@ class _Lease:
             free.append(block)
 
 
+def _alloc(xp: Any, shape: tuple, dtype: Any, zero: bool) -> Any:
+    return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
+
+
+def _pooled_size(xp: Any, shape: tuple, dtype: Any) -> int:
+    """The byte size of a NumPy array of ``shape``/``dtype`` when it is large enough to pool;
+    0 for a small one or a device array (those are allocated plainly)."""
+    if xp is not np:
+        return 0
+    size = np.dtype(dtype).itemsize
+    for s in shape:
+        size *= s
+    return size if size >= MIN_BYTES else 0
+
+
 def fresh(xp: Any, shape: tuple, dtype: Any, zero: bool = False) -> Any:
     """A new array for a result that is handed out; large NumPy ones reuse memory whose
     previous result is gone (see ``_Lease``)."""
-    if xp is not np:
-        return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
+    size = _pooled_size(xp, shape, dtype)
+    if not size:
+        return _alloc(xp, shape, dtype, zero)
     dtype = np.dtype(dtype)
-    size = dtype.itemsize
-    for s in shape:
-        size *= s
-    if size < MIN_BYTES:
-        return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
     free = _lent().get(size)
     if free:
         block = free.pop()
@@ -103,21 +114,16 @@ class Scratch:
 
     def take(self, xp: Any, shape: tuple, dtype: Any, zero: bool = False) -> Any:
         """An array of ``shape``/``dtype`` (zero-filled with ``zero=True``), pooled when large."""
-        if xp is not np:
-            return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
+        if not _pooled_size(xp, shape, dtype):
+            return _alloc(xp, shape, dtype, zero)
         dtype = np.dtype(dtype)
-        size = dtype.itemsize
-        for s in shape:
-            size *= s
-        if size < MIN_BYTES:
-            return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
         free = _pools().get((shape, dtype))
         if free:
             a = free.pop()
             if zero:
                 a.fill(0)
         else:
-            a = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+            a = _alloc(np, shape, dtype, zero)
         self.taken.append(a)
         return a
 
