@@ -82,16 +82,11 @@ def backward_data(self, {gys}):
 
 
 def _fast_glue(cls: Any) -> Any:
-    from .op import _arity, _loads
+    from .op import _GET_Y_DATA, _arity, _input_arrays, _loads, _unpack_inputs
 
     fast = cls.__dict__["fast_vjp"]
     n = _arity(cls.forward)
-    if n < 0:
-        datas = "*[x._data for x in self.inputs]"
-    elif n == 1:
-        datas = "self.inputs[0]._data"
-    else:
-        datas = ", ".join(f"x{i}._data" for i in range(n))
+    datas = _input_arrays(n)
     ys_name = fast.__code__.co_varnames[2] if fast.__code__.co_argcount > 2 else "y"
     uses_y = _loads(fast, ys_name)
     if cls.multi_output:
@@ -99,10 +94,8 @@ def _fast_glue(cls: Any) -> Any:
         get_y = "y = tuple([self.output_data(i) for i in range(len(self.outputs))])" if uses_y else "pass"
     else:
         gys = gy = "gy"
-        get_y = ("o = self.outputs[0]()\n    y = o._data if o is not None else self.output_data()"
-                 if uses_y else "pass")
-    if n > 1:
-        get_y = ", ".join(f"x{i}" for i in range(n)) + " = self.inputs\n    " + get_y
+        get_y = _GET_Y_DATA if uses_y else "pass"
+    get_y = _unpack_inputs(n, get_y)
     src = _FAST_GLUE.format(gys=gys, gy=gy, get_y=get_y, y="y" if uses_y else "None", datas=datas)
     scope: dict = {"_generic": cls.backward_data}
     exec(compile(src, f"<chainrule vjp glue, fast rule of {cls.__name__}>", "exec"), scope)

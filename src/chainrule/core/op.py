@@ -79,22 +79,35 @@ def backward(self, gy):
 """
 
 
+def _input_arrays(n: int) -> str:
+    """Glue source for the inputs' arrays as call arguments (``x0, x1 = self.inputs`` comes
+    first for ``n > 1``: see ``_unpack_inputs``)."""
+    if n < 0:
+        return "*[x._data for x in self.inputs]"
+    if n == 1:
+        return "self.inputs[0]._data"
+    return ", ".join(f"x{i}._data" for i in range(n))
+
+
+def _unpack_inputs(n: int, then: str) -> str:
+    """Glue source statement ``then``, preceded by ``x0, x1, ... = self.inputs`` for ``n > 1``."""
+    return ", ".join(f"x{i}" for i in range(n)) + " = self.inputs\n    " + then if n > 1 else then
+
+
+# the output's array, recomputed by ``output_data`` when the output Variable was dropped
+_GET_Y_DATA = "o = self.outputs[0]()\n    y = o._data if o is not None else self.output_data()"
+
+
 def _glue(n: int, uses_y: bool) -> tuple:
     """``backward_data``/``backward`` for an op with ``n`` inputs (-1: any number)."""
-    if n < 0:
-        datas, vars_ = "*[x._data for x in self.inputs]", "*self.inputs"
-    elif n == 1:
-        datas, vars_ = "self.inputs[0]._data", "self.inputs[0]"
-    else:
-        datas = ", ".join(f"x{i}._data" for i in range(n))
-        vars_ = "*self.inputs"
+    datas = _input_arrays(n)
+    vars_ = "self.inputs[0]" if n == 1 else "*self.inputs"
     if uses_y:
-        get_y_data = "o = self.outputs[0]()\n    y = o._data if o is not None else self.output_data()"
+        get_y_data = _GET_Y_DATA
         get_y_var = "y = self.outputs[0]()\n    if y is None:\n        y = self._rerun()"
     else:
         get_y_data = get_y_var = "pass"
-    if n > 1:
-        get_y_data = ", ".join(f"x{i}" for i in range(n)) + " = self.inputs\n    " + get_y_data
+    get_y_data = _unpack_inputs(n, get_y_data)
     src = _GLUE.format(datas=datas, vars=vars_, y="y" if uses_y else "None",
                        get_y_data=get_y_data, get_y_var=get_y_var)
     scope: dict = {"_A": A, "_V": V}
