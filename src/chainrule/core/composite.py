@@ -82,7 +82,7 @@ def backward_data(self, {gys}):
 
 
 def _fast_glue(cls: Any) -> Any:
-    from .op import _GET_Y_DATA, _arity, _input_arrays, _loads, _unpack_inputs
+    from .op import _GET_Y_DATA, _arity, _input_arrays, _loads, _output_arrays, _unpack_inputs
 
     fast = cls.__dict__["fast_vjp"]
     n = _arity(cls.forward)
@@ -91,13 +91,13 @@ def _fast_glue(cls: Any) -> Any:
     uses_y = _loads(fast, ys_name)
     if cls.multi_output:
         gys, gy = "*gys", "gys"
-        get_y = "y = tuple([self.output_data(i) for i in range(len(self.outputs))])" if uses_y else "pass"
+        get_y = "y = _output_arrays(self)" if uses_y else "pass"
     else:
         gys = gy = "gy"
         get_y = _GET_Y_DATA if uses_y else "pass"
     get_y = _unpack_inputs(n, get_y)
     src = _FAST_GLUE.format(gys=gys, gy=gy, get_y=get_y, y="y" if uses_y else "None", datas=datas)
-    scope: dict = {"_generic": cls.backward_data}
+    scope: dict = {"_generic": cls.backward_data, "_output_arrays": _output_arrays}
     exec(compile(src, f"<chainrule vjp glue, fast rule of {cls.__name__}>", "exec"), scope)
     return scope["backward_data"]
 

@@ -164,8 +164,20 @@ def _elementwise_jvp(self: Op, ns: Any, ts: tuple, y: Any, x: Any) -> Any:
     return self.vjp(ns, ts[0], y, x)
 
 
+def _output_arrays(self: Function) -> tuple:
+    """The arrays of a multi-output op's outputs; ``forward`` runs again (once) when any output
+    Variable has been dropped."""
+    ys = []
+    for r in self.outputs:
+        o = r()
+        if o is None:
+            return tuple(self.forward(*[x._data for x in self.inputs]))
+        ys.append(o._data)
+    return tuple(ys)
+
+
 def _multi_backward_data(self: Op, *gys: Any) -> Any:
-    ys = tuple([self.output_data(i) for i in range(len(self.outputs))])
+    ys = _output_arrays(self)
     return self.vjp(A, gys, ys, *[x._data for x in self.inputs])
 
 
