@@ -108,8 +108,12 @@ class SoftmaxCrossEntropy(Composite):
         t = self.t
         ignore = self.ignore_index
         # one reduction checks every label: viewed as unsigned, negatives are huge too
-        if n and (ignore >= 0 or _max(t.view(_UNSIGNED[t.dtype.itemsize]) if host else
-                                    t.view(_UNSIGNED[t.dtype.itemsize]).max()) >= c):
+        if n and ignore < 0:
+            u = t.view(_UNSIGNED[t.dtype.itemsize])
+            in_range = int(_max(u) if host else u.max()) < c
+        else:
+            in_range = not n
+        if not in_range:
             valid = t != ignore  # some labels are ignored (or out of range)
             tt = xp_of(t).where(valid, t, 0)
             if int(tt.min()) < 0 or int(tt.max()) >= c:
