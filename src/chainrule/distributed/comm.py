@@ -24,6 +24,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..backend import backend_of
+from . import shm
+from .shm import SharedAllreduce
 
 __all__ = ["Communicator", "MpiCommunicator", "NcclCommunicator", "LocalCommunicator", "import_mpi", "INSTALL"]
 
@@ -177,9 +179,10 @@ class MpiCommunicator(Communicator):
         self._comm = (MPI.COMM_WORLD if mpi_comm is None else mpi_comm).Dup()
         self.rank = self._comm.Get_rank()
         self.size = self._comm.Get_size()
-        node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
-        self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
-        node.Free()
+        self._node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        self.local_rank, self.local_size = self._node.Get_rank(), self._node.Get_size()
+        self._shared: SharedAllreduce | None = None
+        self._shared_decided = False  # set up on the first large allreduce (collective)
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
         self.timeout = None if timeout is None else float(timeout)
         self._watchdog = None
@@ -193,13 +196,32 @@ class MpiCommunicator(Communicator):
                       f"within the {self.timeout:g} s timeout (another rank has died, hangs, or did not "
                       f"reach the same collective); aborting the job")
 
+    def _shared_allreduce(self) -> SharedAllreduce | None:
+        """The shared-memory allreduce (``shm.py``), set up on the first large allreduce; None
+        where it cannot serve (one rank per node, nodes of different sizes, switched off).
+        Collective: every rank decides alike."""
+        if not self._shared_decided:
+            self._shared_decided = True
+            MPI, comm = self._MPI, self._comm
+            lows = np.array([self.local_size, -self.local_size, shm.enabled_by_env()], dtype=np.int64)
+            comm.Allreduce(MPI.IN_PLACE, lows, op=MPI.MIN)  # smallest node, largest node, all enabled
+            usable = bool(lows[2]) and lows[0] == -lows[1] and self.local_size > 1
+            cross = None
+            if usable and self.local_size < self.size:
+                cross = comm.Split(color=self.local_rank, key=self.rank)
+            self._shared = shm.SharedAllreduce(MPI, self._node, cross) if usable else None
+        return self._shared
+
     def allreduce(self, buf: Any) -> None:
         host, copied = _host_view(buf)
         w = self._watchdog
         if w is not None:
             w.arm(f"allreduce of {host.size} {host.dtype} values")
         try:
-            self._comm.Allreduce(self._MPI.IN_PLACE, host, op=self._MPI.SUM)
+            shared = (self._shared_allreduce() if host.nbytes >= shm.MIN_BYTES and self.size > 1
+                      and host.dtype.kind in "fiuc" else None)
+            if shared is None or not shared(host):
+                self._comm.Allreduce(self._MPI.IN_PLACE, host, op=self._MPI.SUM)
         finally:
             if w is not None:
                 w.disarm()
