@@ -20,6 +20,14 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}\n(`{self.prog} -h` lists the flags)")
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """Write ``message`` (help, usage, version) and ignore a closed stream, as argparse itself
+        does from Python 3.11 on (3.10 raised, so ``chainrule -h`` into a closed pipe exited 1)."""
+        try:
+            super()._print_message(message, file)
+        except OSError:
+            pass
+
     def flag(self, name: str, **kw: Any) -> argparse.Action:
         """Add ``-name`` and ``--name`` for the same option (dest: dashes become underscores)."""
         return self.add_argument(f"-{name}", f"--{name}", dest=name.replace("-", "_"), **kw)
