@@ -131,7 +131,13 @@ def _affine_bias(x: Any, W: Any, b: Any) -> Any:
 
 def _linear_vjp(ns: Any, need_x: bool, gy: Any, x: Any, W: Any, b: Any) -> tuple:
     """``(gx, gW[, gb])`` of ``y = x @ W (+ b)``: one GEMM each over all leading axes of ``x``;
-    ``gx`` is None when ``need_x`` is false (``x`` was a raw array). Arrays or Variables."""
+    ``gx`` is None when ``need_x`` is false (``x`` was a raw array). Arrays or Variables.
+    A bias that widened the output (``b`` (5, N, out) for ``x`` (N, in)) gets ``gy`` whole; the
+    product's share is ``gy`` summed back to ``x @ W``'s shape."""
+    gb = None if b is None else ns.sum_to(gy, b.shape)
+    xw_shape = x.shape[:-1] + W.shape[-1:]
+    if gy.shape != xw_shape:
+        gy = ns.sum_to(gy, xw_shape)
     if x.ndim == 2:
         gx = gy @ W.T if need_x else None
         gW = x.T @ gy
@@ -141,7 +147,7 @@ def _linear_vjp(ns: Any, need_x: bool, gy: Any, x: Any, W: Any, b: Any) -> tuple
         gW = x.reshape(-1, x.shape[-1]).T @ gy2
     if b is None:
         return gx, gW
-    return gx, gW, ns.sum_to(gy, b.shape)
+    return gx, gW, gb
 
 
 class Linear(Op):
@@ -182,7 +188,8 @@ def _linear_samples(rng: Any) -> list:
     r = rng.standard_normal
     return [(r((5, 3)), r((3, 4)), r(4)), (r((2, 5, 3)), r((3, 4)), r(4)), (r(3), r((3, 4)), r(4)),
             (r((5, 3)), r((3, 4)), r((5, 4))), (r((5, 3)), r((3, 4)), r(1)), (r((2, 5, 3)), r((3, 4))),
-            (r((5, 3)), r((3, 4)), None), (r((3, 5)).T, r((6, 4))[::2], r(8)[::2]), (r((0, 3)), r((3, 4)), r(4))]
+            (r((5, 3)), r((3, 4)), None), (r((3, 5)).T, r((6, 4))[::2], r(8)[::2]), (r((0, 3)), r((3, 4)), r(4)),
+            (r((3, 2)), r((2, 4)), r((5, 3, 4))), (r((5, 3)), r((3, 1)), r(4))]  # biases that widen x @ W
 
 
 def _torch_linear(t: Any, x: Any, W: Any, b: Any = None) -> Any:
@@ -229,7 +236,7 @@ class LinearReLU(Composite):
 def _linear_relu_samples(rng: Any) -> list:
     r = rng.standard_normal
     return [(r((5, 3)), r((3, 4)), r(4)), (r((2, 5, 3)), r((3, 4)), r(4)), (r(3), r((3, 4)), r(4)),
-            (r((3, 5)).T, r((6, 4))[::2], r(8)[::2])]
+            (r((3, 5)).T, r((6, 4))[::2], r(8)[::2]), (r((3, 2)), r((2, 4)), r((5, 3, 4)))]
 
 
 @declare(LinearReLU, samples=_linear_relu_samples,
