@@ -2,6 +2,9 @@
 
 * ``pytest --device cuda`` or ``CHAINRULE_DEVICE=cuda pytest``: tests that take the ``device``
   fixture run on that device (they skip cleanly when it is unavailable).
+* ``chainrule.testing.gradcheck`` moves its inputs to the same device (``--device`` sets the
+  variable), so a checked function must keep what it closes over there: ``layer.to(device)``,
+  ``get_backend(device).asarray(constant)``.
 * Tests marked ``@pytest.mark.gpu`` run only where CuPy and an NVIDIA GPU are present and are
   skipped with the reason otherwise, whatever the selected device.
 """
@@ -41,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     device = config.getoption("--device") or os.environ.get("CHAINRULE_DEVICE") or "cpu"
     config.chainrule_device = device.strip().lower()
+    if config.getoption("--device"):  # gradcheck reads the variable; it must agree with ``device``
+        os.environ["CHAINRULE_DEVICE"] = config.chainrule_device
     config.addinivalue_line("markers", "gpu: needs CuPy and an NVIDIA GPU (skipped otherwise)")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.functions as F
-from chainrule.testing import gradcheck, gradgradcheck
+from chainrule.testing import gradcheck, gradcheck_device, gradgradcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "docs" / "ops.md"
@@ -220,17 +220,20 @@ class _HostArray(np.ndarray):
     """Host memory owned by a stand-in device, so that ``to_device`` really transfers."""
 
 
-def test_gradcheck_to_device(monkeypatch):
+def test_gradcheck_to_device(monkeypatch, device):
+    """There and back: from the checked device (where gradcheck puts x) to a stand-in device and
+    back again, so both transfers and both gradient transfers are real on any device."""
     import chainrule.backend.base as base
-    from chainrule.backend import Backend, register_backend
+    from chainrule.backend import Backend, backend_of, register_backend
+    from chainrule.functions.device import ToDevice
 
     class StandIn(Backend):
         name = "standin"
         xp = np
         array_types = (_HostArray,)
 
-        def asarray(self, data, dtype=None):
-            return np.asarray(data, dtype=dtype).view(_HostArray)
+        def asarray(self, data, dtype=None):  # arrays of other devices come over through the host
+            return np.asarray(backend_of(data).to_numpy(data), dtype=dtype).view(_HostArray)
 
         def to_numpy(self, a):
             return np.asarray(a).view(np.ndarray).copy()
@@ -238,11 +241,14 @@ def test_gradcheck_to_device(monkeypatch):
     monkeypatch.setattr(base, "_by_name", dict(base._by_name))
     monkeypatch.setattr(base, "_by_type", dict(base._by_type))
     register_backend(StandIn())
-    f = lambda v: F.to_device(F.to_device(v, "standin") ** 3, "cpu")  # noqa: E731
-    x = RNG.standard_normal((2, 3))
+    home = cr.get_backend(device)
+    f = lambda v: F.to_device(F.to_device(v, "standin") ** 3, device)  # noqa: E731
+    x = home.asarray(RNG.standard_normal((2, 3)))
     y = F.to_device(cr.Variable(x), "standin")
-    assert y.device == "standin" and y.creator is not None
-    assert type(f(cr.Variable(x)).data) is np.ndarray
+    assert y.device == "standin" and type(y.data) is _HostArray and y.creator is not None
+    out = f(cr.Variable(x))
+    assert backend_of(out.data) is home and isinstance(out.creator, ToDevice)
+    np.testing.assert_allclose(home.to_numpy(out.data), home.to_numpy(x) ** 3, rtol=1e-14)
     gradcheck(f, x)
     gradgradcheck(f, x)
 
@@ -374,11 +380,33 @@ def test_every_op_class_of_a_converted_family_is_in_an_entry():
     assert not missing, f"op classes no table entry lists (so no sample input reaches them): {missing}"
 
 
+def _there_and_back(fn, xs: list, monkeypatch):
+    """``to_device``'s samples send x to a named device (the CPU), away from gradcheck's weights
+    when it checks elsewhere: ``fn`` with its output brought back to the checked device, so that
+    both transfers and both gradient transfers are checked. Checking on the CPU, where sending
+    to the CPU is no transfer, it runs from the fake device instead (``tests/fake_device.py``)."""
+    if gradcheck_device() == "cpu":
+        import chainrule.backend.base as base
+        import fake_device
+        from chainrule.backend import register_backend
+
+        monkeypatch.setattr(base, "_by_name", dict(base._by_name))
+        monkeypatch.setattr(base, "_by_type", dict(base._by_type))
+        register_backend(fake_device.BACKEND)
+        monkeypatch.setenv("CHAINRULE_DEVICE", fake_device.NAME)
+    home = cr.get_backend(gradcheck_device())
+    sent = fn(*[cr.Variable(home.asarray(x)) for x in xs])
+    assert cr.get_backend(sent.device) is not home and sent.creator is not None, "no transfer to check"
+    return lambda *vs: F.to_device(fn(*vs), home)
+
+
 @pytest.mark.parametrize("entry,i,case", CASES)
-def test_declared_op_gradcheck(entry, i, case):
+def test_declared_op_gradcheck(entry, i, case, monkeypatch):
     if entry.orders < 1:
         pytest.skip("not differentiable")
     fn, xs = _as_function(entry, case)
+    if entry.function is F.to_device:
+        fn = _there_and_back(fn, xs, monkeypatch)
     assert gradcheck(fn, *xs, atol=1e-5 * entry.tol, rtol=1e-4 * entry.tol)
     if entry.orders >= 2:
         assert gradgradcheck(fn, *xs, atol=1e-4 * entry.tol, rtol=1e-3 * entry.tol)

@@ -10,7 +10,7 @@ from .backend import backend_of, get_backend
 from .core import Variable, gradients, no_grad
 from .functions.broadcast import sum_to
 
-__all__ = ["numerical_grad", "gradcheck", "gradgradcheck"]
+__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "gradcheck_device"]
 
 
 def numerical_grad(f: Callable[..., Any], x: Any, eps: float = 1e-6) -> np.ndarray:
@@ -41,10 +41,17 @@ def _to_float(y: Any) -> float:
     return float(backend_of(y).to_numpy(y).sum())
 
 
+def gradcheck_device() -> str:
+    """The device ``gradcheck`` and ``gradgradcheck`` move their inputs to: ``CHAINRULE_DEVICE``
+    in lower case, ``"cpu"`` when unset. Functions they check that close over constants or
+    layers should put those there too (``layer.to(gradcheck_device())``)."""
+    return (os.environ.get("CHAINRULE_DEVICE") or "cpu").strip().lower()
+
+
 def _on_test_device(a: Any) -> Variable:
-    """A leaf on the device named by ``CHAINRULE_DEVICE`` (default: where ``a`` is)."""
-    device = os.environ.get("CHAINRULE_DEVICE")
-    if device and device != "cpu":
+    """A leaf on ``gradcheck_device()`` (on the CPU: where ``a`` is)."""
+    device = gradcheck_device()
+    if device != "cpu":
         a = get_backend(device).asarray(a)
     return Variable(a)
 

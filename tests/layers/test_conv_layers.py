@@ -47,9 +47,9 @@ def test_conv2d_layer_backward_fills_param_grads():
     assert layer.b is None and layer.w.grad.shape == layer.w.shape and x.grad.shape == x.shape
 
 
-def test_conv_transpose2d_layer_shape_and_grads():
-    layer = L.ConvTranspose2d(6, 3, stride=2, padding=1, output_padding=1, groups=2, rng=4)
-    x = rng.standard_normal((2, 4, 3, 4))
+def test_conv_transpose2d_layer_shape_and_grads(device):
+    layer = L.ConvTranspose2d(6, 3, stride=2, padding=1, output_padding=1, groups=2, rng=4).to(device)
+    x = cr.get_backend(device).asarray(rng.standard_normal((2, 4, 3, 4)))
     y = layer(x)
     assert layer.w.shape == (4, 3, 3, 3) and y.shape == (2, 6, 6, 8)
     gradgradcheck(lambda v: layer(v) ** 2, x[:1])

@@ -94,9 +94,10 @@ def test_linear_explicit_dtype_no_bias_and_bad_sizes():
             L.Linear(bad)
 
 
-def test_linear_gradients():
-    lin = L.Linear(3, in_size=4, rng=0)
-    x = np.random.default_rng(1).standard_normal((2, 4))
+def test_linear_gradients(device):
+    be = cr.get_backend(device)
+    lin = L.Linear(3, in_size=4, rng=0).to(device)
+    x = be.asarray(np.random.default_rng(1).standard_normal((2, 4)))
     gradcheck(lambda v: lin(v), x)
     loss = (lin(x) ** 2).sum()
     loss.backward()
@@ -105,7 +106,7 @@ def test_linear_gradients():
         return float((lin(x).data ** 2).sum())
 
     for p in lin.params():
-        np.testing.assert_allclose(p.grad.data, numerical_grad(f, p.data), atol=1e-6)
+        np.testing.assert_allclose(be.to_numpy(p.grad.data), numerical_grad(f, p.data), atol=1e-6)
 
 
 # ----- containers -----
@@ -280,12 +281,13 @@ def test_lstm_draw_order_follows_the_reference():
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm"])
-def test_recurrent_gradients(kind):
-    layer = L.RNN(3, rng=0) if kind == "rnn" else L.LSTM(3, rng=0)
+def test_recurrent_gradients(kind, device):
+    be = cr.get_backend(device)
+    layer = (L.RNN(3, rng=0) if kind == "rnn" else L.LSTM(3, rng=0)).to(device)  # moves h2*
     rng = np.random.default_rng(4)
-    xs = [rng.standard_normal((2, 2)) for _ in range(3)]
-    weights = rng.standard_normal((2, 3))
-    layer(xs[0])  # create the lazy parameters
+    xs = [be.asarray(rng.standard_normal((2, 2))) for _ in range(3)]
+    weights = be.asarray(rng.standard_normal((2, 3)))
+    layer(xs[0])  # create the lazy parameters x2* (on the device of the input)
 
     def run(*seq):
         layer.reset_state()
@@ -301,7 +303,7 @@ def test_recurrent_gradients(kind):
     run(*[cr.Variable(x) for x in xs]).backward()
     for name, p in layer.named_params():
         num = numerical_grad(lambda _: float(run(*xs).data), p.data)
-        np.testing.assert_allclose(p.grad.data, num, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(be.to_numpy(p.grad.data), num, atol=1e-6, err_msg=name)
 
 
 def test_lstm_float32_end_to_end():

@@ -126,31 +126,34 @@ def test_mha_against_torch(causal):
     np.testing.assert_allclose(mha.out.b.grad.data, ref.out_proj.bias.grad.numpy(), rtol=1e-8, atol=1e-11)
 
 
-def test_mha_grads_and_errors():
-    mha = L.MultiHeadAttention(4, 2, causal=True, rng=1)
-    x = RNG.standard_normal((2, 3, 4))
+def test_mha_grads_and_errors(device):
+    be = cr.get_backend(device)
+    mha = L.MultiHeadAttention(4, 2, causal=True, rng=1).to(device)
+    x = be.asarray(RNG.standard_normal((2, 3, 4)))
     gradcheck(mha, x)
     gradgradcheck(mha, x)
     assert mha(x[0]).shape == (3, 4)  # no batch axis
     with pytest.raises(ValueError, match="not divisible"):
         L.MultiHeadAttention(6, 4)
     with pytest.raises(ValueError, match=r"MultiHeadAttention: input must be \(\.\.\., T, 4\)"):
-        mha(np.zeros((2, 3, 5)))
+        mha(be.asarray(np.zeros((2, 3, 5))))
 
 
 @pytest.mark.parametrize("ff", ["gelu", "swiglu"])
-def test_transformer_block(ff):
-    block = L.TransformerBlock(4, 2, ff=ff, causal=True, rng=2)
+def test_transformer_block(ff, device):
+    be = cr.get_backend(device)
+    block = L.TransformerBlock(4, 2, ff=ff, causal=True, rng=2).to(device)
     names = [n for n, _ in block.named_params()]
     assert names[:2] == ["ln1.gamma", "ln1.beta"] and any(n.startswith("ff.fc1") for n in names)
     x = RNG.standard_normal((1, 3, 4))
     gradcheck(block, x)
     gradgradcheck(block, x)
-    y = block(x).data
+    y = be.to_numpy(block(be.asarray(x)).data)
     x2 = x.copy()
     x2[:, -1] += 1.0
-    np.testing.assert_allclose(block(x2).data[:, :-1], y[:, :-1], rtol=1e-12)  # causal: the past ignores the future
-    assert not np.allclose(block(x2).data[:, -1], y[:, -1])
+    y2 = be.to_numpy(block(be.asarray(x2)).data)
+    np.testing.assert_allclose(y2[:, :-1], y[:, :-1], rtol=1e-12)  # causal: the past ignores the future
+    assert not np.allclose(y2[:, -1], y[:, -1])
     with pytest.raises(ValueError, match="ff must be"):
         L.TransformerBlock(4, 2, ff="relu")
 
