@@ -28,6 +28,13 @@ def chainrule(*argv, env=None, timeout=120, **kw):
     return r
 
 
+def pythonpath_first(*entries) -> dict:
+    """``{"PYTHONPATH": ...}`` with ``entries`` ahead of this process's own PYTHONPATH, which is
+    kept: where chainrule is not installed but found through it, the subprocess needs it too."""
+    kept = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": os.pathsep.join([*map(str, entries), *([kept] if kept else [])])}
+
+
 def usage_error(*argv, **kw):
     """Run a command line that must be refused before any work: exit 2, one message, no training."""
     r = chainrule(*argv, **kw)
@@ -106,7 +113,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(tmp_path):
     fake = tmp_path / "fake" / "matplotlib"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
-    env = {"PYTHONPATH": str(fake.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = pythonpath_first(fake.parent)
     for program in ("lstm", "mlp", "cnn"):
         err = usage_error(program, "--plot", str(tmp_path / "a.png"), env=env)
         assert "pip install 'chainrule[plot]'" in err
@@ -321,7 +328,7 @@ def test_mlp_without_scikit_learn_is_a_runtime_failure(tmp_path):
     fake = tmp_path / "fake" / "sklearn"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('no scikit-learn here')\n")
-    r = chainrule("mlp", "-epochs", "1", env={"PYTHONPATH": str(fake.parent)})
+    r = chainrule("mlp", "-epochs", "1", env=pythonpath_first(fake.parent))
     assert r.returncode == 1 and "chainrule mlp: error: digits() needs scikit-learn" in r.stderr
 
 
