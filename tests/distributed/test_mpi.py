@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,14 +16,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dist_reference import WORKER, load_worker, train_one_process  # noqa: E402
+from mpi_launch import MPIEXEC, mpiexec_env  # noqa: E402
 
-
-def _mpiexec() -> str | None:
-    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")  # the mpich wheel's, in the venv
-    return beside if os.path.exists(beside) else shutil.which("mpiexec")
-
-
-MPIEXEC = _mpiexec()
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
                        reason="mpi4py is not installed (pip install 'chainrule[distributed]')"),
@@ -33,9 +26,8 @@ pytestmark = [
 
 
 def mpirun(ranks: int, mode: str, out, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **env}
     return subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, WORKER, mode, str(out)],
-                          capture_output=True, text=True, timeout=timeout, env=environment)
+                          capture_output=True, text=True, timeout=timeout, env=mpiexec_env(**env))
 
 
 def rank_files(out, ranks: int) -> list:
@@ -119,8 +111,7 @@ def test_chainrule_mlp_distributed_trains_on_every_rank_and_reports_once(tmp_pat
     command = [script] if os.path.exists(script) else [sys.executable, "-m", "chainrule"]
     path = tmp_path / "mlp.safetensors"
     r = subprocess.run([MPIEXEC, "-n", "2", *command, "mlp", "--distributed", "-epochs", "2", "-hidden-size", "16",
-                        "-quiet", "--save", str(path)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+                        "-quiet", "--save", str(path)], capture_output=True, text=True, timeout=120, env=mpiexec_env())
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("test accuracy") == 1  # rank 0 alone reports
     assert r.stderr.count("epoch    1") == 1 and "2 ranks" in r.stderr
@@ -137,6 +128,9 @@ def test_nccl_backend_without_cupy_says_what_to_install():
 
 
 def test_without_mpiexec_a_script_is_a_world_of_one(tmp_path):
+    from chainrule.distributed.world import _gpu_usable  # CuPy and NCCL only; mpi4py stays out
+
+    backend = "nccl" if _gpu_usable() else "mpi"  # what init()'s "auto" picks
     code = ("import numpy as np, chainrule.distributed as dist\n"
             "from chainrule import models, optim\n"
             "import chainrule.functions as F\n"
@@ -147,4 +141,4 @@ def test_without_mpiexec_a_script_is_a_world_of_one(tmp_path):
             "print(comm.backend, comm.rank, comm.size, comm.local_rank, float(m.params()[1].data[0]))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["mpi", "0", "1", "0", "-0.5"]  # bias 0 - 0.5 * d(sum)/db = -0.5
+    assert r.stdout.split() == [backend, "0", "1", "0", "-0.5"]  # bias 0 - 0.5 * d(sum)/db = -0.5

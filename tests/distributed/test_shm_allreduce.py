@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 
@@ -13,11 +12,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "shm_worker.py")
-_BESIDE = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-MPIEXEC = _BESIDE if os.path.exists(_BESIDE) else shutil.which("mpiexec")
-# Open MPI refuses root and more ranks than cores without these; MPICH ignores them
-OPEN_MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-                "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+sys.path.insert(0, HERE)
+from mpi_launch import MPIEXEC, mpiexec_env  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
@@ -27,9 +23,8 @@ pytestmark = [
 
 
 def run(ranks: int, mode: str, out, **env: str) -> list:
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", **OPEN_MPI_ENV, **env}
     r = subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, WORKER, mode, str(out)],
-                       capture_output=True, text=True, timeout=120, env=environment)
+                       capture_output=True, text=True, timeout=120, env=mpiexec_env(**env))
     assert r.returncode == 0, r.stderr
     return [dict(np.load(os.path.join(out, f"rank{k}.npz"))) for k in range(ranks)]
 
