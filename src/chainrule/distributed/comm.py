@@ -317,6 +317,11 @@ class NcclCommunicator(Communicator):
         count = cupy.cuda.runtime.getDeviceCount()
         if count == 0:
             raise RuntimeError("backend 'nccl': no GPU is visible (check CUDA_VISIBLE_DEVICES)")
+        # NCCL refuses two ranks on one GPU; every rank learns of any node that has too few
+        if not host.allreduce_object(int(host.local_size <= count), "min"):
+            raise RuntimeError(f"backend 'nccl' needs one GPU per rank: rank {host.rank} has {host.local_size} "
+                               f"ranks on its node and {count} GPU(s) on some node fall short; start at most "
+                               f"as many ranks per node as it has GPUs, or use backend='mpi'")
         cupy.cuda.Device(host.local_rank % count).use()
         uid = nccl.get_unique_id() if host.rank == 0 else None
         uid = host.broadcast_object(uid, 0)

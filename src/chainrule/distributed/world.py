@@ -11,18 +11,24 @@ _world: Communicator | None = None
 BACKENDS = ("auto", "mpi", "nccl", "local")
 
 
-def _gpu_usable() -> bool:
-    """True when CuPy sees a GPU and was built with NCCL (never raises)."""
+def _gpu_count() -> int:
+    """How many GPUs CuPy sees, 0 when none or when CuPy was built without NCCL (never raises)."""
     try:
         from ..backend import available_devices
 
         if "cuda" not in available_devices():
-            return False
+            return 0
+        import cupy
         from cupy.cuda import nccl
 
-        return bool(getattr(nccl, "available", True))
+        return int(cupy.cuda.runtime.getDeviceCount()) if getattr(nccl, "available", True) else 0
     except Exception:
-        return False
+        return 0
+
+
+def _gpu_usable() -> bool:
+    """True when CuPy sees a GPU and was built with NCCL (never raises)."""
+    return _gpu_count() > 0
 
 
 def init(backend: str = "auto", timeout: float | None = 1800.0, abort_on_exception: bool = True) -> Communicator:
@@ -30,7 +36,7 @@ def init(backend: str = "auto", timeout: float | None = 1800.0, abort_on_excepti
 
     ``backend``: ``"mpi"`` (NumPy arrays over mpi4py), ``"nccl"`` (CuPy arrays over NCCL, one
     GPU per local rank, the NCCL id shared over MPI), ``"auto"`` (``"nccl"`` when CuPy sees a
-    GPU, else ``"mpi"``) or ``"local"`` (a world of one process that needs no MPI). Started
+    GPU for every rank of each node, else ``"mpi"``) or ``"local"`` (a world of one process that needs no MPI). Started
     without ``mpiexec``, ``"mpi"`` is a world of size 1 and everything works unchanged.
     ``timeout``: seconds one collective may take before the job is aborted with a message
     (None: wait forever). ``abort_on_exception``: an uncaught exception on any rank aborts the
@@ -50,8 +56,8 @@ def init(backend: str = "auto", timeout: float | None = 1800.0, abort_on_excepti
         comm: Communicator = LocalCommunicator()
     else:
         host = MpiCommunicator(timeout=timeout)
-        if backend == "auto":
-            backend = "nccl" if _gpu_usable() else "mpi"
+        if backend == "auto":  # NCCL where every node has a GPU for each of its ranks (decided together)
+            backend = "nccl" if host.allreduce_object(int(0 < host.local_size <= _gpu_count()), "min") else "mpi"
         comm = NcclCommunicator.create(host) if backend == "nccl" else host
     if abort_on_exception:
         install_abort_hook(comm)
