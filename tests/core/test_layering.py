@@ -103,7 +103,8 @@ def test_scalar_operators_take_the_scalar_op_and_others_the_binary_op():
     assert type((x + 1.0).creator).__name__ == "AddScalar"
     assert type((x * 2).creator).__name__ == "MulScalar"
     assert type((x + x).creator).__name__ == "Add"
-    assert type((x * np.float64(2.0)).creator).__name__ == "Mul"
+    assert type((x * np.float64(2.0)).creator).__name__ == "MulScalar"  # a NumPy scalar is a number
+    assert type((x * np.array(2.0)).creator).__name__ == "Mul"  # a 0-d array is an array
     np.testing.assert_array_equal((x + 1.5).data, x.data + 1.5)
     np.testing.assert_array_equal((x * 3).data, x.data * 3)
     np.testing.assert_array_equal((np.ones(3) @ x.T).data, np.ones(3) @ x.data.T)

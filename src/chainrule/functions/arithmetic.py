@@ -7,7 +7,7 @@ shape with ``sum_to``. An operand that is a Python ``int``/``float`` takes a sca
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -305,15 +305,25 @@ class RPowScalar(Op):
 
 # ----- public functions -----
 def binary(x0: Operand, x1: Operand, op: type, scalar_right: Any, scalar_left: Any) -> Any:
-    """``op()(x0, x1)``; when an operand is a Python number, ``scalar_right(x1)(x0)`` or
-    ``scalar_left(x0)(x1)`` instead (no broadcasting bookkeeping, the array operand's dtype kept)."""
+    """``op()(x0, x1)``; when an operand is a number, ``scalar_right(x1)(x0)`` or
+    ``scalar_left(x0)(x1)`` instead (no broadcasting bookkeeping, the array operand's dtype kept).
+    A NumPy real scalar (``np.sqrt(d)``, ``np.float32(2)``) counts as a number, as in CuPy and
+    PyTorch: on any device, with the 0-d operand rule's dtype (the array's)."""
     c = x1.__class__
     if c is _float or c is _int:
         return scalar_right(x1)(x0)
-    c = x0.__class__
-    if c is _float or c is _int:
+    c0 = x0.__class__
+    if c0 is _float or c0 is _int:
         return scalar_left(x0)(x1)
+    if c in _NUMPY_REALS:
+        return scalar_right(cast(np.generic, x1).item())(x0)
+    if c0 in _NUMPY_REALS:
+        return scalar_left(cast(np.generic, x0).item())(x1)
     return op()(x0, x1)
+
+
+_NUMPY_REALS = frozenset(np.dtype(k).type for k in ("float16", "float32", "float64", "longdouble", "int8", "int16",
+                                                    "int32", "int64", "uint8", "uint16", "uint32", "uint64"))
 
 
 def _sub_scalar(c: Any) -> Function:
