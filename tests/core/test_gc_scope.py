@@ -18,18 +18,20 @@ STEP = 64
 @pytest.fixture(autouse=True)
 def small_step(monkeypatch):
     """Freeze at depth 64, then every 16 levels, so that short chains exercise the mechanism."""
-    if gc.get_freeze_count():
+    if gc.get_freeze_count() > _gcscope._baseline:  # (CPython 3.12 starts with a few frozen)
         pytest.skip("something else froze objects")
     monkeypatch.setattr(_gcscope, "FIRST", STEP)
     monkeypatch.setattr(_gcscope, "STEP", STEP // 4)
     monkeypatch.setattr(_gcscope, "limit", STEP)
     yield
     _gcscope.release()
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() <= _gcscope._baseline  # no freeze of ours is left
 
 
 def collector_state():
-    return gc.isenabled(), gc.get_threshold(), gc.get_freeze_count(), list(gc.callbacks)
+    """What the program can see of the collector; of the freeze count, whether anything beyond
+    CPython's own start-up objects (3.12) is frozen."""
+    return gc.isenabled(), gc.get_threshold(), gc.get_freeze_count() > _gcscope._baseline, list(gc.callbacks)
 
 
 def chain(n_ops, x=None):
@@ -176,10 +178,11 @@ def test_a_programs_own_freeze_is_left_alone():
 
 
 def test_a_disabled_collector_is_left_alone():
+    before = gc.get_freeze_count()
     gc.disable()
     try:
         y = chain(10 * STEP)
-        assert not _gcscope.frozen and gc.get_freeze_count() == 0
+        assert not _gcscope.frozen and gc.get_freeze_count() == before
         del y
         assert not gc.isenabled()
     finally:

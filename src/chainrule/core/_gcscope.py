@@ -21,7 +21,9 @@ collections of generation 1, or when the program calls ``gc.collect()``; that co
 walks everything, garbage cycles from before the freeze included.
 
 Nothing is done (the collector keeps its usual behaviour) when the collector is disabled, when
-the program has frozen objects of its own (``gc.get_freeze_count()``), on a free-threaded build
+the program has frozen objects of its own (``gc.get_freeze_count()`` above ``_baseline``: CPython
+3.12 starts with a few hundred immortal objects in the permanent generation, which are not the
+program's; a release returns them to the oldest generation, where they stay alive), on a free-threaded build
 (its collector is not generational and its ``gc.freeze`` walks the whole heap), or where
 ``gc.freeze`` does not exist. Graphs that are wide rather than deep are not detected.
 """
@@ -42,6 +44,11 @@ STEP = 128
 limit = FIRST
 """A recorded op at generation >= ``limit`` calls ``grow`` (read by ``Function.__call__``)."""
 
+_STARTUP_FROZEN = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0
+_baseline = _STARTUP_FROZEN if sys.version_info[:2] == (3, 12) and _STARTUP_FROZEN < 2000 else 0
+"""Frozen objects that are not the program's: CPython 3.12's immortal start-up objects (a
+program that froze its heap before importing chainrule froze far more than 2000)."""
+
 _SUPPORTED = (sys.implementation.name == "cpython" and hasattr(gc, "freeze")
               and not sysconfig.get_config_var("Py_GIL_DISABLED"))
 
@@ -60,7 +67,8 @@ def grow(f: Any, generation: int) -> None:
     holder = weakref.ref(f, _dropped)
     with _lock:
         if not frozen:
-            if not _SUPPORTED or not gc.isenabled() or gc.get_threshold()[0] == 0 or gc.get_freeze_count():
+            if (not _SUPPORTED or not gc.isenabled() or gc.get_threshold()[0] == 0
+                    or gc.get_freeze_count() > _baseline):
                 # Not ours to change: look again twice as deep (O(log n) looks per graph).
                 limit = max(generation + FIRST, 2 * generation)
                 return
