@@ -10,6 +10,9 @@ Printed: milliseconds per step, throughput (examples/s over all ranks), scaling 
 (throughput on 2 ranks / twice that on 1), the allreduce time per step and its share of the
 step, and the allreduce bandwidth (algorithm and ring "bus" bandwidth) the 2-rank run reached
 on the model's gradient buffer, the figure docs/distributed.md projects to more nodes from.
+Ranks on one machine average in a shared-memory window (``distributed/shm.py``; the time per
+step then includes copying the gradients in); ``CHAINRULE_SHM_ALLREDUCE=0`` measures MPI's
+own allreduce instead.
 
     python benchmarks/distributed.py [--batch 128] [--steps 30] [--rounds 5] [--hidden 1024]
                                      [--ranks 2] [--pause 1.0]
@@ -51,12 +54,16 @@ def worker(a: argparse.Namespace) -> None:
     comm_seconds = [0.0]
     send = comm.allreduce
 
-    def timed_allreduce(buf):  # what the averager calls per bucket
-        t0 = time.perf_counter()
-        send(buf)
-        comm_seconds[0] += time.perf_counter() - t0
+    def timed(collective):  # what the averager calls: per bucket, or once in shared memory
+        def call(*args):
+            t0 = time.perf_counter()
+            collective(*args)
+            comm_seconds[0] += time.perf_counter() - t0
+        return call
 
-    comm.allreduce = timed_allreduce
+    comm.allreduce = timed(send)
+    if hasattr(comm, "allreduce_staged"):  # (includes copying the gradients in)
+        comm.allreduce_staged = timed(comm.allreduce_staged)
 
     def step() -> None:
         loss = F.softmax_cross_entropy(model(x), t)

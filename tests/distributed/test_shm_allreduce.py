@@ -62,3 +62,31 @@ def test_switched_off_by_the_environment(tmp_path):
     files = run(2, "off", tmp_path, CHAINRULE_SHM_ALLREDUCE="0")
     for f in files:
         assert not bool(f["shared"]) and np.array_equal(f["a"], np.full(1_000_000, 2.0))
+
+
+def _worker_module():
+    """shm_worker.py as a module (it imports chainrule.distributed, never mpi4py, at import)."""
+    spec = importlib.util.spec_from_file_location("chainrule_test_shm_worker", WORKER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_training_averaged_in_shared_memory_equals_one_process(tmp_path, ranks):
+    """Gradients written straight into the shared window and summed there, then changed in
+    place by clipping and weight decay: the same parameters as one process at K x the batch."""
+    from types import SimpleNamespace
+
+    import chainrule.distributed as dist
+
+    files = run(ranks, "train", tmp_path)
+    assert all(bool(f.pop("staged")) for f in files)  # the staged path was the one used
+    w = _worker_module()
+    one = SimpleNamespace(rank=0, size=1)
+    want, staged = w.train_wide(dist.LocalCommunicator(), one, w.B * ranks)
+    assert not staged
+    for name, value in want.items():
+        np.testing.assert_allclose(files[0][name], value, rtol=0, atol=1e-12, err_msg=name)
+        for other in files[1:]:
+            assert np.array_equal(other[name], files[0][name]), f"{name} differs between ranks"

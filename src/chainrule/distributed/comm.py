@@ -212,6 +212,33 @@ class MpiCommunicator(Communicator):
             self._shared = shm.SharedAllreduce(MPI, self._node, cross) if usable else None
         return self._shared
 
+    def shared_staging(self, nbytes: int) -> np.ndarray | None:
+        """This rank's slot (uint8, at least ``nbytes``) of the node's shared window, for
+        ``allreduce_staged``; None where the shared path cannot serve (collective)."""
+        shared = self._shared_allreduce() if self.size > 1 else None
+        if shared is None or not self._guarded("shared window allocation", shared.reserve, nbytes):
+            return None
+        return shared.staging()
+
+    def allreduce_staged(self, fill: Callable[[], None], pieces: list) -> None:
+        """Sum over all ranks arrays that ``fill()`` writes into ``shared_staging``'s slot:
+        ``pieces`` lists their (byte offset, length, dtype). The sums replace them in the slot,
+        which stays this rank's alone until its next call (collective)."""
+        shared = self._shared
+        assert shared is not None, "allreduce_staged needs shared_staging first"
+        w = self._watchdog
+        if w is not None:
+            w.arm(f"allreduce of {sum(n for _, n, _ in pieces)} values in shared memory")
+        try:
+            shared.begin()
+            fill()
+            for offset, n, dtype in pieces:
+                shared.reduce_staged(offset, n, dtype)
+            shared.end()
+        finally:
+            if w is not None:
+                w.disarm()
+
     def allreduce(self, buf: Any) -> None:
         host, copied = _host_view(buf)
         w = self._watchdog

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SharedAllreduce", "MIN_BYTES"]
+__all__ = ["SharedAllreduce", "MIN_BYTES", "ALIGN"]
 
 MIN_BYTES = 64 * 1024   # smaller arrays: MPI's allreduce (latency, not bandwidth, dominates)
-_ALIGN = 64             # chunk boundaries on cache lines: no two ranks write one line
+ALIGN = 64             # chunk boundaries on cache lines: no two ranks write one line
 _GROW = 1 << 20         # window sizes are rounded up to whole MiB
 
 
@@ -58,21 +58,27 @@ class SharedAllreduce:
         self.capacity = 0          # bytes per slot
         self._win: Any = None
         self._slots: list = []     # one uint8 array per local rank, `capacity` bytes each
+        self._retired: list = []   # replaced windows, kept until close (views may live on)
         self.usable = True
 
     # ----- the window -----
-    def _reserve(self, nbytes: int) -> bool:
-        """Make every slot hold ``nbytes`` (collective over the node); False if it cannot."""
+    def reserve(self, nbytes: int) -> bool:
+        """Make every slot hold ``nbytes`` (collective over the node); False if it cannot (then
+        False on every rank, and from then on). A window that grows is replaced, and the old one
+        is kept (not freed) until ``close``: arrays handed out as views of it stay readable."""
+        if not self.usable:
+            return False
         if nbytes <= self.capacity:
             return True
         capacity = -(-nbytes // _GROW) * _GROW
         # tmpfs overcommits: a window larger than /dev/shm's free space is a SIGBUS on first
         # touch, not an error here; every rank must take the same decision
-        fits = _shm_free_bytes() > (capacity - self.capacity) * self.local_size * 1.25
+        fits = _shm_free_bytes() > capacity * self.local_size * 1.25
         if not self.node.allreduce(fits, op=self._MPI.LAND):
             self.usable = False
             return False
-        self._free()
+        if self._win is not None:
+            self._retired.append(self._win)
         MPI = self._MPI
         info = MPI.Info.Create()
         info.Set("alloc_shared_noncontig", "true")
@@ -87,49 +93,85 @@ class SharedAllreduce:
         self.capacity = capacity
         return True
 
-    def _free(self) -> None:
-        if self._win is not None:
-            self._slots = []
-            self._win.Unlock_all()
-            self._win.Free()
-            self._win = None
-            self.capacity = 0
-
     def _sync(self) -> None:
         """Every rank's stores to the window are visible to every rank's loads after this."""
         self._win.Sync()
         self.node.Barrier()
         self._win.Sync()
 
-    # ----- the collective -----
+    def _typed(self, offset: int, n: int, dtype: Any) -> list:
+        return [s[offset:offset + n * dtype.itemsize].view(dtype) for s in self._slots]
+
+    def _bounds(self, n: int, dtype: Any) -> list:
+        size = self.local_size
+        per_line = max(1, ALIGN // dtype.itemsize)
+        return [min(n, -(-(n * r // size) // per_line) * per_line) for r in range(size)] + [n]
+
+    def _reduce_own_chunk(self, slots: list, bounds: list) -> None:
+        """Sum chunk ``local_rank`` of every slot into this rank's slot (then over the nodes)."""
+        me = self.local_rank
+        lo, hi = bounds[me], bounds[me + 1]
+        acc = slots[me][lo:hi]
+        for r in range(self.local_size):
+            if r != me:
+                np.add(acc, slots[r][lo:hi], out=acc)
+        if self.cross is not None and hi > lo:
+            self.cross.Allreduce(self._MPI.IN_PLACE, acc, op=self._MPI.SUM)
+
+    # ----- the collectives -----
     def __call__(self, host: np.ndarray) -> bool:
         """Sum the C-contiguous NumPy array ``host`` over every rank, in place. False (nothing
         done, nothing communicated) when the shared window cannot be used: the caller then
         falls back to MPI's allreduce on every rank alike."""
-        if not self.usable or not self._reserve(host.nbytes):
+        if not self.reserve(host.nbytes):
             return False
-        n, dtype, size = host.size, host.dtype, self.local_size
-        slots = [s[:host.nbytes].view(dtype) for s in self._slots]
-        per_line = max(1, _ALIGN // dtype.itemsize)
-        bounds = [min(n, -(-(n * r // size) // per_line) * per_line) for r in range(size)] + [n]
-        self.node.Barrier()             # nobody still reads the slots of the last call
-        mine = slots[self.local_rank]
-        np.copyto(mine, host.reshape(-1))
+        n, dtype = host.size, host.dtype
+        slots, bounds = self._typed(0, n, dtype), self._bounds(n, dtype)
+        self.begin()
+        np.copyto(slots[self.local_rank], host.reshape(-1))
         self._sync()
-        lo, hi = bounds[self.local_rank], bounds[self.local_rank + 1]
-        acc = mine[lo:hi]
-        for r in range(size):
-            if r != self.local_rank:
-                np.add(acc, slots[r][lo:hi], out=acc)
-        if self.cross is not None and hi > lo:
-            self.cross.Allreduce(self._MPI.IN_PLACE, acc, op=self._MPI.SUM)
+        self._reduce_own_chunk(slots, bounds)
         self._sync()
         flat = host.reshape(-1)
-        for r in range(size):
+        for r in range(self.local_size):
             a, b = bounds[r], bounds[r + 1]
             flat[a:b] = slots[r][a:b]
         return True
 
+    # A caller that fills the window itself saves two copies of the data: ``begin()``, write
+    # into ``staging()``, ``reduce_staged(...)`` per array, ``end()``; the sums are left in
+    # this rank's slot, readable and writable by it alone until its next ``begin()``.
+    def staging(self) -> np.ndarray:
+        """This rank's slot (``capacity`` bytes, after ``reserve``)."""
+        return self._slots[self.local_rank]
+
+    def begin(self) -> None:
+        """Wait until no rank reads any slot from the last round (collective over the node)."""
+        self.node.Barrier()
+
+    def reduce_staged(self, offset: int, n: int, dtype: Any) -> None:
+        """Sum over every rank the ``n`` values of ``dtype`` at byte ``offset`` of the slots;
+        the result lands in this rank's slot at the same place (collective)."""
+        dtype = np.dtype(dtype)
+        slots, bounds = self._typed(offset, n, dtype), self._bounds(n, dtype)
+        self._sync()
+        self._reduce_own_chunk(slots, bounds)
+        self._sync()
+        mine = slots[self.local_rank]
+        for r in range(self.local_size):
+            if r != self.local_rank:
+                a, b = bounds[r], bounds[r + 1]
+                mine[a:b] = slots[r][a:b]
+
+    def end(self) -> None:
+        """Wait until every rank has read the others' sums (collective over the node); after
+        it this rank's slot is its own to change."""
+        self.node.Barrier()
+
     def close(self) -> None:
-        """Free the window (collective over the node)."""
-        self._free()
+        """Free the windows (collective over the node)."""
+        self._slots = []
+        for win in [*self._retired, *([self._win] if self._win is not None else [])]:
+            win.Unlock_all()
+            win.Free()
+        self._retired, self._win, self.capacity = [], None, 0
