@@ -142,6 +142,18 @@ def test_unchain_backward_keeps_own_creator_cuts_ancestors():
     assert x.grad is None and z.creator is not None
 
 
+def test_unchain_backward_cuts_the_other_outputs_of_ops_above_but_not_its_own_siblings():
+    x = cr.Variable(np.arange(6.0))
+    a, b = F.split(x * 2.0, 2)  # a multi-output op above the loss
+    loss = F.sum(a * a)
+    p, q = F.split(loss * 1.0 + x, 2)  # loss's consumers: not above it
+    loss.unchain_backward()
+    assert a.creator is None and b.creator is None  # b is cut too: its op is above the loss
+    assert loss.creator is not None and p.creator is not None and q.creator is not None
+    F.sum(b).backward()  # b is a leaf of the cut graph now
+    assert x.grad is None
+
+
 def test_truncated_graph_stops_gradient():
     x = cr.variable(2.0)
     h = x * 3.0

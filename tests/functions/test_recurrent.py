@@ -95,3 +95,89 @@ def test_one_definition_of_the_derivative():
     from chainrule.functions import math as m
 
     assert rec._sigmoid is m._sigmoid  # math.py's sigmoid numerics, not a private copy
+
+
+# ----- F.lstm_step: the gate maps and the cell as one op -----
+def _step_params(rng, n_in, hidden, dtype=np.float64):
+    return ([rng.standard_normal((n_in, hidden)).astype(dtype) for _ in range(4)]
+            + [rng.standard_normal(hidden).astype(dtype) for _ in range(4)]
+            + [rng.standard_normal((hidden, hidden)).astype(dtype) for _ in range(4)])
+
+
+def test_lstm_step_with_a_raw_input_gives_the_same_gradients_and_none_for_x():
+    rng = np.random.default_rng(3)
+    x, h, c = rng.standard_normal((5, 2)), rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    ps = _step_params(rng, 2, 3)
+
+    def grads(x_arg):
+        vs = [cr.Variable(p) for p in [h, c, *ps]]
+        hn, cn = F.lstm_step(x_arg, vs[0], vs[1], *vs[2:])
+        F.sum(hn * hn + cn).backward()
+        return [v.grad.data for v in vs]
+
+    xv = cr.Variable(x)
+    with_x = grads(xv)
+    assert xv.grad is not None
+    for a, b in zip(grads(x), with_x):  # x as a plain array: its GEMMs are skipped
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_lstm_step_shape_and_state_errors_name_the_op():
+    rng = np.random.default_rng(4)
+    ps = _step_params(rng, 2, 3)
+    x, h = rng.standard_normal((5, 2)), rng.standard_normal((5, 3))
+    with pytest.raises(ValueError, match="lstm_step: give both h and c"):
+        F.lstm_step(x, h, None, *ps)
+    with pytest.raises(ValueError, match=r"lstm_step: shapes .* do not fit"):
+        F.lstm_step(rng.standard_normal((5, 4)), h, h, *ps)
+    with pytest.raises(ValueError, match="lstm_step: expected 8 arrays"):
+        F.lstm_step(x, h, h, *ps[:8])
+
+
+def test_lstm_step_keeps_float32():
+    rng = np.random.default_rng(5)
+    ps = [cr.Variable(p) for p in _step_params(rng, 2, 3, np.float32)]
+    x = rng.standard_normal((4, 2)).astype(np.float32)
+    h, c = F.lstm_step(x, None, None, *ps)
+    h, c = F.lstm_step(x, h, c, *ps)
+    F.sum(h).backward()
+    assert h.dtype == c.dtype == np.float32 and all(p.grad.dtype == np.float32 for p in ps)
+
+
+def test_truncated_bptt_through_the_layer_stops_at_the_cut():
+    """Window 2's gradients after ``unchain_backward`` and an update equal those of the same
+    window started from the carried state as plain arrays (the fused step returns h and c from
+    one op; both are cut)."""
+    from chainrule import layers as L
+    from chainrule import optim
+
+    rng = np.random.default_rng(6)
+    xs = [rng.standard_normal((3, 1)) for _ in range(6)]
+    lstm = L.LSTM(4, 1, rng=1)
+    opt = optim.SGD(lr=0.1)
+
+    def window(model, steps):
+        return F.sum(F.stack([F.sum(model(x) ** 2) for x in steps]))
+
+    loss = window(lstm, xs[:3])
+    lstm.cleargrads()
+    loss.backward()
+    loss.unchain_backward()
+    opt.update(lstm)
+    assert lstm.h.creator is None and lstm.c.creator is None
+    state = (lstm.h.data.copy(), lstm.c.data.copy())
+    loss = window(lstm, xs[3:])
+    lstm.cleargrads()
+    loss.backward()  # reached the old step through c before the cut included siblings: a version error
+    got = {n: p.grad.data.copy() for n, p in lstm.named_params()}
+
+    twin = L.LSTM(4, 1, rng=1)
+    twin(xs[0])
+    twin(xs[0])  # sized like lstm
+    for (_, p), (_, q) in zip(twin.named_params(), lstm.named_params()):
+        p.data = q.data.copy()
+    twin.h, twin.c = cr.Variable(state[0]), cr.Variable(state[1])
+    twin.cleargrads()
+    window(twin, xs[3:]).backward()
+    for n, p in twin.named_params():
+        np.testing.assert_allclose(got[n], p.grad.data, rtol=1e-12, err_msg=n)

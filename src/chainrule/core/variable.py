@@ -219,14 +219,23 @@ class Variable(VariableMethods):  # the base declares the methods functions/_met
         self.creator = None
 
     def unchain_backward(self) -> None:
-        """Cut every creator link above this variable; the variable keeps its own creator."""
+        """Cut every creator link above this variable; the variable keeps its own creator.
+        Above means every input of the functions it was computed from, and every other output
+        of those functions too (the cell state ``c`` that a fused LSTM step returns beside
+        ``h`` is cut as well, so truncated BPTT stops at the cut whichever output carries on)."""
         f = self.creator
         if f is None:
             return
         stack = [f]
         seen = {f}
         while stack:
-            for x in stack.pop().inputs:
+            g = stack.pop()
+            if g is not f and len(g.outputs) > 1:
+                for r in g.outputs:
+                    o = r()
+                    if o is not None and o.creator is g:
+                        o.creator = None
+            for x in g.inputs:
                 c = x.creator
                 if c is not None:
                     x.creator = None

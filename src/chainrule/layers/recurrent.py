@@ -86,38 +86,28 @@ class LSTM(Layer):
         self.h = None
         self.c = None
 
-    def _x_gates(self, x: Any) -> list:
-        """``[x2f(x), x2i(x), x2o(x), x2u(x)]`` computed as one GEMM over the concatenated
-        weights: the same values as four Linear calls, with a quarter of the ops in backward.
-        The first call goes through the four layers themselves, which size and type their
-        parameters (in f, i, o, u order: the reference's draw order)."""
-        maps = (self.x2f, self.x2i, self.x2o, self.x2u)
-        if not self._x_sized:
-            gates = [m(x) for m in maps]
-            self._x_sized = True
-            return gates
-        dtype = self.x2f.w.data.dtype
-        if getattr(x, "dtype", None) is not dtype:
-            x = conform_input(self, x, dtype)
-        w = F.concat([m.w for m in maps], axis=1)
-        b = F.concat([m.b for m in maps], axis=0)
-        return F.split(F.linear(x, w, b), 4, axis=-1)
-
     def forward(self, x: Any) -> Variable:
         h = self.h
-        xf, xi, xo, xu = self._x_gates(x)
-        if h is not None:
-            # x2*(x) + h2*(h) as one fused linear op each: h @ W_h* with x2*(x) as its bias term
-            if not self._h_sized:  # the first time through the layers (they type their parameters)
-                xf, xi, xo, xu = xf + self.h2f(h), xi + self.h2i(h), xo + self.h2o(h), xu + self.h2u(h)
+        xmaps = (self.x2f, self.x2i, self.x2o, self.x2u)
+        hmaps = (self.h2f, self.h2i, self.h2o, self.h2u)
+        if not self._x_sized or (h is not None and not self._h_sized):
+            # the first calls go through the eight layers, which size and type their parameters
+            # (in f, i, o, u order: the reference's draw order)
+            a = [m(x) for m in xmaps]
+            self._x_sized = True
+            if h is not None:
+                a = [g + m(h) for g, m in zip(a, hmaps)]
                 self._h_sized = True
-            else:
-                xf = F.linear(h, self.h2f.w, xf)
-                xi = F.linear(h, self.h2i.w, xi)
-                xo = F.linear(h, self.h2o.w, xo)
-                xu = F.linear(h, self.h2u.w, xu)
-        # the gate activations and the state update as one op (F.lstm_cell)
-        h, c = F.lstm_cell(xf, xi, xo, xu, self.c)
+            h, c = F.lstm_cell(a[0], a[1], a[2], a[3], self.c)
+        else:
+            # then the gate maps and the state update as one op (F.lstm_step)
+            dtype = self.x2f.w.data.dtype
+            if getattr(x, "dtype", None) is not dtype:
+                x = conform_input(self, x, dtype)
+            params = [m.w for m in xmaps] + [m.b for m in xmaps]
+            if h is not None:
+                params += [m.w for m in hmaps]
+            h, c = F.lstm_step(x, h, self.c, *params)
         self.h = h
         self.c = c
         return h
