@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..backend import xp_of
 from ..core.arrayns import A
 from ..core.composite import Composite
 from ..core.op import Op, declare
@@ -21,6 +20,7 @@ from ..core.variable import Variable
 if TYPE_CHECKING:
     from ..core.variable import Operand
 from ._checks import as_input
+from .math import relu_array
 
 __all__ = ["matmul", "linear", "linear_relu", "dot", "outer"]
 
@@ -227,7 +227,7 @@ class LinearReLU(Composite):
 
     def forward(self, x, W, b):
         y = _affine_bias(x, W, b)
-        xp_of(y).maximum(y, 0, out=y)
+        relu_array(y, out=y)
         return y
 
     def fast_vjp(self, gy, y, x, W, b):

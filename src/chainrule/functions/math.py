@@ -156,11 +156,32 @@ class Sigmoid(Op):
 
 
 # ----- piecewise ops: the gradient is the incoming one times a constant mask -----
+_ZEROS: dict = {}
+_ZEROS_MAX_SIZE = 1 << 18  # elements; larger arrays take the scalar loop (no 2 MB-plus copies kept)
+
+
+def relu_array(x: Any, out: Any = None) -> Any:
+    """``max(x, 0)`` of an array (into ``out`` when given). NumPy runs ``maximum`` against a
+    scalar in a plain loop and against an array of the same shape in its SIMD loop, so float
+    arrays of moderate size take a cached read-only zeros array of their shape: the same
+    values (NaN propagates alike), 1.3 us instead of 5.6 for 256 x 64 float32."""
+    if x.__class__ is np.ndarray and x.dtype.char in "fd" and 64 <= x.size <= _ZEROS_MAX_SIZE:
+        key = (x.shape, x.dtype.char)
+        zeros = _ZEROS.get(key)
+        if zeros is None:
+            if len(_ZEROS) >= 32:
+                _ZEROS.clear()
+            zeros = _ZEROS[key] = np.zeros(x.shape, x.dtype)
+            zeros.flags.writeable = False
+        return np.maximum(x, zeros, out=out)
+    return xp_of(x).maximum(x, 0, out=out)
+
+
 class ReLU(Op):
     elementwise = True
 
     def forward(self, x):
-        return xp_of(x).maximum(x, 0)
+        return relu_array(x)
 
     def vjp(self, ns, gy, y, x):
         return ns.scale(gy, ns.data(x) > 0)

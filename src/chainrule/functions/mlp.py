@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backend import xp_of
 from ..core.composite import Composite
 from ..core.op import declare
 from ..core.variable import Variable
@@ -24,6 +23,7 @@ from ..core.variable import Variable
 if TYPE_CHECKING:
     from ..core.variable import Operand
 from .linalg import Linear, LinearNoBias, linear
+from .math import relu_array
 from .reduction import blas_sum
 
 __all__ = ["relu_mlp"]
@@ -63,10 +63,10 @@ class ReluMlp(Composite):
             x = x.reshape(-1, x.shape[-1])
         h = x.T
         if h.__class__ is np.ndarray:
-            xp, dot = np, np.dot  # np.dot: measured a little faster than matmul on these operands
+            dot = np.dot  # measured a little faster than matmul on these operands
             h = np.ascontiguousarray(h)  # one small copy speeds up both GEMMs of the first layer
         else:
-            xp, dot = xp_of(h), _matmul
+            dot = _matmul
         self.xT = h
         acts = []
         for i in range(0, len(params) - 2, 2):
@@ -76,7 +76,7 @@ class ReluMlp(Composite):
                 h += b
             else:  # in place would cast b down to h's dtype
                 h = h + b
-            xp.maximum(h, 0, out=h)
+            relu_array(h, out=h)
             acts.append(h)
         self.acts = acts
         y = dot(h.T, params[-2])  # (N, out_k), C-ordered
