@@ -274,6 +274,18 @@ def _plus(a: Any, b: Any) -> Any:
     return b if a is None else a + b
 
 
+def _bilinear_jvp(ns: Any, need: tuple, ts: tuple, y: Any, x: Any, w: Any, b: Any,
+                  apply: Any) -> Any:
+    """The tangent of ``y = apply(x, w) (+ b over channels)``, bilinear in (x, w):
+    ``apply(tx, w) + apply(x, tw) (+ tb)``, skipping the inputs ``need`` marks as constant."""
+    t = apply(ts[0], w) if need[0] else None
+    if need[1]:
+        t = _plus(t, apply(x, ts[1]))
+    if b is not None:
+        t = _plus(t, ns.call(_ChannelBroadcast(tuple(y.shape)), ts[2]))
+    return ns.zeros_like(y) if t is None else t
+
+
 def _conv_call(ns: Any, op: "Conv2d", x: Any, w: Any) -> Any:
     """``op`` (a helper ``Conv2d`` of a rule) on (x, w), its im2col columns released at once
     (a recorded op recomputes them if its own rule ever runs)."""
@@ -327,14 +339,8 @@ class Conv2d(Op):
 
     def jvp(self, ns, ts, y, x, w, b=None):
         geo, groups, hw = self.geo, self.groups, self.out_hw
-        t = None
-        if self.need[0]:
-            t = _conv_call(ns, Conv2d(geo, groups, hw), ts[0], w)
-        if self.need[1]:
-            t = _plus(t, _conv_call(ns, Conv2d(geo, groups, hw), x, ts[1]))
-        if b is not None:
-            t = _plus(t, ns.call(_ChannelBroadcast(tuple(y.shape)), ts[2]))
-        return ns.zeros_like(y) if t is None else t
+        return _bilinear_jvp(ns, self.need, ts, y, x, w, b,
+                             lambda u, v: _conv_call(ns, Conv2d(geo, groups, hw), u, v))
 
 
 class ConvTranspose2d(Op):
@@ -364,14 +370,8 @@ class ConvTranspose2d(Op):
 
     def jvp(self, ns, ts, y, x, w, b=None):
         geo, groups, hw = self.geo, self.groups, self.out_hw
-        t = None
-        if self.need[0]:
-            t = ns.call(ConvTranspose2d(geo, groups, hw), ts[0], w)
-        if self.need[1]:
-            t = _plus(t, ns.call(ConvTranspose2d(geo, groups, hw), x, ts[1]))
-        if b is not None:
-            t = _plus(t, ns.call(_ChannelBroadcast(tuple(y.shape)), ts[2]))
-        return ns.zeros_like(y) if t is None else t
+        return _bilinear_jvp(ns, self.need, ts, y, x, w, b,
+                             lambda u, v: ns.call(ConvTranspose2d(geo, groups, hw), u, v))
 
 
 class Conv2dGradW(Op):
