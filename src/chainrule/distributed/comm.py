@@ -25,7 +25,6 @@ import numpy as np
 
 from ..backend import backend_of
 from . import shm
-from .shm import SharedAllreduce
 
 __all__ = ["Communicator", "MpiCommunicator", "NcclCommunicator", "LocalCommunicator", "import_mpi", "INSTALL"]
 
@@ -181,7 +180,7 @@ class MpiCommunicator(Communicator):
         self.size = self._comm.Get_size()
         self._node = self._comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank, self.local_size = self._node.Get_rank(), self._node.Get_size()
-        self._shared: SharedAllreduce | None = None
+        self._shared: shm.SharedAllreduce | None = None
         self._shared_decided = False  # set up on the first large allreduce (collective)
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
         self.timeout = None if timeout is None else float(timeout)
@@ -196,7 +195,7 @@ class MpiCommunicator(Communicator):
                       f"within the {self.timeout:g} s timeout (another rank has died, hangs, or did not "
                       f"reach the same collective); aborting the job")
 
-    def _shared_allreduce(self) -> SharedAllreduce | None:
+    def _shared_allreduce(self) -> shm.SharedAllreduce | None:
         """The shared-memory allreduce (``shm.py``), set up on the first large allreduce; None
         where it cannot serve (one rank per node, nodes of different sizes, switched off).
         Collective: every rank decides alike."""

@@ -125,7 +125,7 @@ class LSTMStep(Composite):
     Outputs ``(h, c)``. ``need_x=False`` (``x`` takes no gradient) skips its GEMMs."""
 
     multi_output = True
-    __slots__ = ("stateful", "need_x", "saved", "parts")
+    __slots__ = ("stateful", "need_x", "saved")
 
     def __init__(self, stateful: bool, need_x: bool = True):
         self.stateful = stateful
